@@ -1,0 +1,2 @@
+// Modules with background work register themselves with startup.onStart when imported here.
+export {};

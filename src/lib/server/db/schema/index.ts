@@ -1,0 +1,4 @@
+export * from './accounts';
+export * from './platform';
+export * from './sandboxes';
+export * from './events';

@@ -1,0 +1,82 @@
+import { expect, inject } from 'vitest';
+
+export const baseUrl = () => inject('baseUrl');
+let counter = 0;
+
+export interface Call {
+	status: number;
+	headers: Headers;
+	body: any;
+	text: string;
+}
+
+/** One HTTP call to the API under test; `token` is an msk_ key or hst_ token. */
+export async function call(
+	method: string,
+	path: string,
+	opts: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: BodyInit } = {}
+): Promise<Call> {
+	const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+	if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+	let body: BodyInit | undefined = opts.raw;
+	if (opts.body !== undefined) {
+		headers['content-type'] ??= 'application/json';
+		body = JSON.stringify(opts.body);
+	}
+	const res = await fetch(`${baseUrl()}/api/v1${path}`, { method, headers, body });
+	const text = await res.text();
+	let parsed: any = null;
+	try {
+		parsed = text ? JSON.parse(text) : null;
+	} catch {
+		parsed = null;
+	}
+	return { status: res.status, headers: res.headers, body: parsed, text };
+}
+
+export interface Org {
+	email: string;
+	password: string;
+	token: string;
+	key: string;
+	organizationId: string;
+	userId: string;
+}
+
+/** Signs up a fresh user + organization and mints a full-scope API key. */
+export async function newOrg(): Promise<Org> {
+	const email = `user${Date.now().toString(36)}${++counter}${Math.random().toString(36).slice(2, 6)}@example.test`;
+	const password = 'correct horse battery';
+	const s = await call('POST', '/auth/signup', { body: { email, password, name: 'Test User', organization_name: 'Test Org' } });
+	expect(s.status, s.text).toBe(201);
+	const token = s.body.data.token as string;
+	const k = await call('POST', '/api-keys', { token, body: { name: 'test key' } });
+	expect(k.status, k.text).toBe(201);
+	return { email, password, token, key: k.body.data.key, organizationId: s.body.data.organization.id, userId: s.body.data.user.id };
+}
+
+/** A key with only the given scopes. */
+export async function keyWith(org: Org, scopes: string[], extra: Record<string, unknown> = {}): Promise<string> {
+	const k = await call('POST', '/api-keys', { token: org.token, body: { name: `scoped ${scopes.join(',')}`, scopes, ...extra } });
+	expect(k.status, k.text).toBe(201);
+	return k.body.data.key;
+}
+
+/** Asserts the error envelope: status, code, request id in body and header. */
+export function expectError(r: Call, status: number, code: string) {
+	expect(r.status, r.text).toBe(status);
+	expect(r.body?.error?.code, r.text).toBe(code);
+	expect(typeof r.body.error.message).toBe('string');
+	expect(r.body.error.request_id).toMatch(/^req_/);
+	expect(r.headers.get('x-request-id')).toBe(r.body.error.request_id);
+}
+
+export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const v = await fn();
+		if (v) return v;
+		if (Date.now() > deadline) throw new Error('timed out waiting for condition');
+		await new Promise((r) => setTimeout(r, intervalMs));
+	}
+}

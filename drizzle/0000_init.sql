@@ -189,6 +189,7 @@ CREATE TABLE "sandbox" (
 	"ready_at" timestamp with time zone,
 	"paused_at" timestamp with time zone,
 	"destroyed_at" timestamp with time zone,
+	"running_since" timestamp with time zone,
 	"runtime_sec_before" integer DEFAULT 0 NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
@@ -284,4 +285,5 @@ CREATE INDEX "event_org_id_idx" ON "event" USING btree ("organization_id","id");
 CREATE INDEX "event_resource_idx" ON "event" USING btree ("resource_id","id");--> statement-breakpoint
 CREATE INDEX "webhook_org_idx" ON "webhook" USING btree ("organization_id");--> statement-breakpoint
 CREATE INDEX "delivery_webhook_idx" ON "webhook_delivery" USING btree ("webhook_id","created_at");--> statement-breakpoint
-CREATE INDEX "delivery_due_idx" ON "webhook_delivery" USING btree ("status","next_attempt_at");
+CREATE INDEX "delivery_due_idx" ON "webhook_delivery" USING btree ("status","next_attempt_at");--> statement-breakpoint
+CREATE UNIQUE INDEX "delivery_webhook_event_idx" ON "webhook_delivery" USING btree ("webhook_id","event_id");

@@ -1,6 +1,6 @@
 import type { Handle, HandleServerError } from '@sveltejs/kit';
 import { randomToken } from '$lib/server/auth/crypto';
-import { authenticateBearer, userPrincipal } from '$lib/server/auth/principal';
+import { authenticateBearer, userPrincipal, type Principal } from '$lib/server/auth/principal';
 import { SESSION_COOKIE, validateSessionToken } from '$lib/server/auth/session';
 import { ORG_COOKIE, setSessionCookie, clearSessionCookie } from '$lib/server/auth/cookies';
 import { redeemTicket } from '$lib/server/tickets/service';
@@ -30,7 +30,7 @@ export const handle: Handle = async ({ event, resolve }) => {
 		try {
 			checkRate(`ip:${event.locals.ip}`, env.HANGAR_RATE_LIMIT_IP_RPM);
 			await authenticateApi(event);
-			const p = event.locals.principal;
+			const p = event.locals.principal as Principal | null;
 			if (p?.rateLimitRpm && p.apiKeyId) checkRate(`key:${p.apiKeyId}`, p.rateLimitRpm);
 		} catch (err) {
 			if (err instanceof ApiError && err.status !== 401) return errorResponse(err, requestId);

@@ -80,3 +80,59 @@ export async function waitFor<T>(fn: () => Promise<T | null | undefined | false>
 		await new Promise((r) => setTimeout(r, intervalMs));
 	}
 }
+
+/** Creates a sandbox (host-minimal unless told) and asserts it is running. */
+export async function createSandbox(org: Org, body: Record<string, unknown> = {}): Promise<any> {
+	const r = await call('POST', '/sandboxes', { token: org.key, body: { template_id: 'host-minimal', ...body } });
+	expect(r.status, r.text).toBe(201);
+	expect(r.body.data.state, r.text).toBe('running');
+	return r.body.data;
+}
+
+export async function exec(org: Org, id: string, command: string, extra: Record<string, unknown> = {}) {
+	const r = await call('POST', `/sandboxes/${id}/exec`, { token: org.key, body: { command, ...extra } });
+	expect(r.status, r.text).toBe(200);
+	return r.body as { stdout: string; stderr: string; exit_code: number; duration_ms: number; timed_out: boolean };
+}
+
+/** Reads an SSE response to its end (or until `until` says stop), returning the parsed data frames. */
+export async function readSse(res: Response, until?: (frame: { event?: string; id?: string; data: any }) => boolean, timeoutMs = 30_000) {
+	const frames: { event?: string; id?: string; data: any }[] = [];
+	const reader = res.body!.getReader();
+	const decoder = new TextDecoder();
+	let buf = '';
+	const deadline = Date.now() + timeoutMs;
+	try {
+		while (Date.now() < deadline) {
+			const { value, done } = await Promise.race([
+				reader.read(),
+				new Promise<{ value: undefined; done: true }>((r) => setTimeout(() => r({ value: undefined, done: true }), Math.max(1, deadline - Date.now())))
+			]);
+			if (done) break;
+			buf += decoder.decode(value, { stream: true });
+			let idx;
+			while ((idx = buf.indexOf('\n\n')) >= 0) {
+				const block = buf.slice(0, idx);
+				buf = buf.slice(idx + 2);
+				const frame: { event?: string; id?: string; data: any } = { data: undefined };
+				const data: string[] = [];
+				for (const line of block.split('\n')) {
+					if (line.startsWith('event: ')) frame.event = line.slice(7);
+					else if (line.startsWith('id: ')) frame.id = line.slice(4);
+					else if (line.startsWith('data: ')) data.push(line.slice(6));
+				}
+				if (!data.length) continue;
+				try {
+					frame.data = JSON.parse(data.join('\n'));
+				} catch {
+					frame.data = data.join('\n');
+				}
+				frames.push(frame);
+				if (until?.(frame)) return frames;
+			}
+		}
+	} finally {
+		reader.cancel().catch(() => {});
+	}
+	return frames;
+}

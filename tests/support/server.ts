@@ -50,6 +50,7 @@ async function freshPostgres(adminUrl: string): Promise<{ url: string; drop: () 
 export async function startServer(opts: { db: 'pglite' | 'postgres'; env?: Record<string, string>; waitForHost?: boolean }): Promise<TestServer> {
 	const port = await freePort();
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-it-'));
+	fs.chmodSync(dataDir, 0o755);
 	let databaseUrl: string | null = null;
 	let drop: (() => Promise<void>) | null = null;
 	if (opts.db === 'postgres') {
@@ -69,6 +70,8 @@ export async function startServer(opts: { db: 'pglite' | 'postgres'; env?: Recor
 			DATABASE_URL: databaseUrl ?? '',
 			HANGAR_LOCAL_AGENT: '1',
 			HANGAR_DEFAULT_TEMPLATE: 'host-minimal',
+			// Every test signs up its own organization from one address.
+			HANGAR_SIGNUP_RATE_LIMIT: '100000',
 			HANGAR_AGENT_DATA: path.join(dataDir, 'agent'),
 			HANGAR_TEMPLATE_DIR: process.env.HANGAR_TEST_TEMPLATE_DIR ?? path.join(dataDir, 'templates'),
 			...(opts.env ?? {})

@@ -1,2 +1,6 @@
-// Modules with background work register themselves with startup.onStart when imported here.
-export {};
+// Modules with background work register themselves (startup hooks, WebSocket routes) on import.
+import './events/service';
+import './hosts/connections';
+import './hosts/local-agent';
+import './sandboxes/sweeper';
+import './webhooks/service';

@@ -14,6 +14,7 @@ const schema = z.object({
 	HANGAR_RATE_LIMIT_IP_RPM: z.coerce.number().int().positive().default(1200),
 	HANGAR_RATE_LIMIT_EXEC_RPM: z.coerce.number().int().positive().default(300),
 	HANGAR_LOGIN_RATE_LIMIT: z.coerce.number().int().positive().default(10),
+	HANGAR_SIGNUP_RATE_LIMIT: z.coerce.number().int().positive().default(30),
 	HANGAR_SANDBOX_CREATE_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
 	HANGAR_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(1000)
 });

@@ -4,6 +4,7 @@ import { randomToken } from './auth/crypto';
 export function slugify(name: string): string {
 	const s = name
 		.normalize('NFKD')
+		.replace(/[\u0300-\u036f]/g, '')
 		.toLowerCase()
 		.replace(/[^a-z0-9]+/g, '-')
 		.replace(/^-+|-+$/g, '')

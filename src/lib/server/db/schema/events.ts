@@ -1,4 +1,4 @@
-import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uuid, boolean } from 'drizzle-orm/pg-core';
+import { bigserial, index, integer, jsonb, pgTable, text, timestamp, uuid, boolean, uniqueIndex } from 'drizzle-orm/pg-core';
 import { organization } from './accounts';
 
 /** The durable event log behind SSE streams (resume with Last-Event-ID) and webhooks. */
@@ -61,6 +61,11 @@ export const webhookDelivery = pgTable(
 		deliveredAt: timestamp({ withTimezone: true }),
 		createdAt: timestamp({ withTimezone: true }).notNull().defaultNow()
 	},
-	(t) => [index('delivery_webhook_idx').on(t.webhookId, t.createdAt), index('delivery_due_idx').on(t.status, t.nextAttemptAt)]
+	(t) => [
+		index('delivery_webhook_idx').on(t.webhookId, t.createdAt),
+		index('delivery_due_idx').on(t.status, t.nextAttemptAt),
+		// Every replica sees every event; the first to record a delivery wins.
+		uniqueIndex('delivery_webhook_event_idx').on(t.webhookId, t.eventId)
+	]
 );
 export type WebhookDelivery = typeof webhookDelivery.$inferSelect;

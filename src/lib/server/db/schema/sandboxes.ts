@@ -51,7 +51,9 @@ export const sandbox = pgTable(
 		readyAt: timestamp({ withTimezone: true }),
 		pausedAt: timestamp({ withTimezone: true }),
 		destroyedAt: timestamp({ withTimezone: true }),
-		/** Seconds spent running before the current run segment (pauses excluded). */
+		/** Start of the current running segment (null unless running). */
+		runningSince: timestamp({ withTimezone: true }),
+		/** Seconds spent running before the current segment (pauses excluded). */
 		runtimeSecBefore: integer().notNull().default(0),
 		createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
 		updatedAt: timestamp({ withTimezone: true }).notNull().defaultNow()

@@ -27,7 +27,7 @@ export const POST = api({ scope: 'api_keys:write' }, async ({ principal, request
 			throw new ApiError(403, 'insufficient_scope', `cannot grant a scope this credential lacks: ${s}`);
 		}
 	}
-	const { row, plaintext } = await createApiKey(principal.organizationId, principal.userId, { ...input, scopes });
+	const { row, plaintext } = await createApiKey(principal.organizationId, principal.userId, { ...input, scopes: scopes as typeof input.scopes });
 	await audit(
 		{ principal, organizationId: principal.organizationId, requestId, ip: event.locals.ip },
 		{ action: 'api_key.created', category: 'security', resourceType: 'api_key', resourceId: row.id, metadata: { name: row.name, scopes: row.scopes } }

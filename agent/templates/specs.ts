@@ -1,0 +1,81 @@
+import { createHash } from 'node:crypto';
+import type { TemplateSpec } from '../../src/lib/protocol/index';
+
+/** Bump when the build recipe changes in a way that should rebuild every template. */
+export const RECIPE_VERSION = 1;
+
+const bookworm = { debootstrap: { suite: 'bookworm', variant: 'minbase' as const } };
+
+export const BUILTIN_TEMPLATES: TemplateSpec[] = [
+	{
+		id: 'host-minimal',
+		name: 'Host minimal',
+		description:
+			"The host's /usr read-only with a generated minimal /etc. No build; for tests and as a fast fallback.",
+		base: 'host',
+		packages: [],
+		commands: [],
+		workdir: '/workspace'
+	},
+	{
+		id: 'miosa-sandbox',
+		name: 'MIOSA sandbox',
+		description: 'Debian bookworm with bash, coreutils, git, curl, Python 3, Node.js, npm and build tools.',
+		base: bookworm,
+		packages: [
+			'bash',
+			'coreutils',
+			'git',
+			'curl',
+			'ca-certificates',
+			'python3',
+			'python3-venv',
+			'nodejs',
+			'npm',
+			'build-essential',
+			'procps',
+			'iproute2'
+		],
+		commands: [],
+		workdir: '/workspace'
+	},
+	{
+		id: 'python',
+		name: 'Python',
+		description: 'Debian bookworm with Python 3, venv and pip.',
+		base: bookworm,
+		packages: ['bash', 'ca-certificates', 'curl', 'python3', 'python3-venv', 'python3-pip', 'procps'],
+		commands: [],
+		workdir: '/workspace'
+	},
+	{
+		id: 'node',
+		name: 'Node.js',
+		description: 'Debian bookworm with Node.js and npm (Debian bookworm ships Node 18).',
+		base: bookworm,
+		packages: ['bash', 'ca-certificates', 'curl', 'git', 'nodejs', 'npm', 'procps'],
+		commands: [],
+		workdir: '/workspace'
+	}
+];
+
+/** Canonical JSON: object keys sorted, no whitespace. */
+export function canonicalJson(v: unknown): string {
+	if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+	if (v && typeof v === 'object') {
+		const o = v as Record<string, unknown>;
+		return `{${Object.keys(o)
+			.filter((k) => o[k] !== undefined)
+			.sort()
+			.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`)
+			.join(',')}}`;
+	}
+	return JSON.stringify(v);
+}
+
+/** Content address of a template: sha256 of its canonical spec plus the recipe version. */
+export function templateHash(spec: TemplateSpec): string {
+	return createHash('sha256')
+		.update(canonicalJson({ recipe: RECIPE_VERSION, spec }))
+		.digest('hex');
+}

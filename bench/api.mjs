@@ -1,0 +1,172 @@
+// Benchmarks through the real API with the real agent (PGlite, host-minimal template).
+// Reports medians and p95/p99 beside the floor: starting bwrap alone.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const N = Number(process.env.BENCH_N ?? 40);
+
+const pct = (xs, p) => {
+	const s = [...xs].sort((a, b) => a - b);
+	return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+const stats = (xs) => ({ n: xs.length, p50: +pct(xs, 50).toFixed(1), p95: +pct(xs, 95).toFixed(1), p99: +pct(xs, 99).toFixed(1) });
+
+async function freePort() {
+	return new Promise((resolve) => {
+		const s = net.createServer();
+		s.listen(0, '127.0.0.1', () => {
+			const { port } = s.address();
+			s.close(() => resolve(port));
+		});
+	});
+}
+
+function floor() {
+	const times = [];
+	for (let i = 0; i < 30; i++) {
+		const t = performance.now();
+		const r = spawnSync('bwrap', ['--unshare-all', '--die-with-parent', '--ro-bind', '/usr', '/usr', '--symlink', 'usr/bin', '/bin', '--symlink', 'usr/lib', '/lib', '--symlink', 'usr/lib64', '/lib64', '--proc', '/proc', '--dev', '/dev', '/bin/true']);
+		if (r.status !== 0) throw new Error(`bwrap failed: ${r.stderr}`);
+		times.push(performance.now() - t);
+	}
+	return stats(times);
+}
+
+async function main() {
+	const port = await freePort();
+	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-bench-'));
+	const server = spawn(process.execPath, ['server.js'], {
+		cwd: root,
+		env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', HANGAR_DATA_DIR: dataDir, DATABASE_URL: '', HANGAR_LOCAL_AGENT: '1', HANGAR_DEFAULT_TEMPLATE: 'host-minimal', HANGAR_POOL_SIZE: process.env.HANGAR_POOL_SIZE ?? '4', HANGAR_RATE_LIMIT_EXEC_RPM: '100000', HANGAR_RATE_LIMIT_IP_RPM: '100000' },
+		stdio: ['ignore', 'ignore', 'inherit']
+	});
+	const base = `http://127.0.0.1:${port}/api/v1`;
+	try {
+		for (let i = 0; ; i++) {
+			try {
+				const h = await (await fetch(`${base}/health`)).json();
+				if (h.hosts_online > 0) break;
+			} catch {}
+			if (i > 600) throw new Error('server did not start');
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		const post = async (p, body, token) => {
+			const r = await fetch(base + p, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+			const j = await r.json();
+			if (!r.ok) throw new Error(`${p}: ${r.status} ${JSON.stringify(j)}`);
+			return j;
+		};
+		const del = (p, token) => fetch(base + p, { method: 'DELETE', headers: { authorization: `Bearer ${token}` } });
+		const su = await post('/auth/signup', { email: `bench${Date.now()}@example.test`, password: 'benchmark-password' });
+		const key = (await post('/api-keys', { name: 'bench', rate_limit_rpm: 100000 }, su.data.token)).data.key;
+		const settle = () => new Promise((r) => setTimeout(r, 1500)); // let the warm pool refill
+
+		async function createExec() {
+			const t = performance.now();
+			const s = (await post('/sandboxes', { template_id: 'host-minimal' }, key)).data;
+			await post(`/sandboxes/${s.id}/exec`, { command: 'echo hi' }, key);
+			const ms = performance.now() - t;
+			return { ms, id: s.id, path: s.boot_path };
+		}
+		async function fused() {
+			const t = performance.now();
+			const r = await post('/sandboxes/run', { template_id: 'host-minimal', command: 'echo hi' }, key);
+			return { ms: performance.now() - t, id: r.data.sandbox.id, path: r.data.sandbox.boot_path };
+		}
+		async function series(fn, n, conc) {
+			const out = [];
+			let next = 0;
+			const t0 = performance.now();
+			await Promise.all(
+				Array.from({ length: conc }, async () => {
+					while (next < n) {
+						next++;
+						out.push(await fn());
+					}
+				})
+			);
+			const wall = performance.now() - t0;
+			await Promise.all(out.map((o) => del(`/sandboxes/${o.id}`, key)));
+			return { ...stats(out.map((o) => o.ms)), warm: out.filter((o) => o.path === 'warm').length, per_sec: +(n / (wall / 1000)).toFixed(1) };
+		}
+
+		const results = { date: new Date().toISOString(), host: { cpus: os.cpus().length, node: process.version }, floor_bwrap_ms: floor() };
+		await settle();
+		results.create_exec_c1 = await series(createExec, N, 1);
+		await settle();
+		results.create_exec_c10 = await series(createExec, N, 10);
+		await settle();
+		results.run_c1 = await series(fused, N, 1);
+		await settle();
+		results.run_c10 = await series(fused, N, 10);
+
+		const s = (await post('/sandboxes', { template_id: 'host-minimal' }, key)).data;
+		const rt = [];
+		for (let i = 0; i < 100; i++) {
+			const t = performance.now();
+			await post(`/sandboxes/${s.id}/exec`, { command: 'true' }, key);
+			rt.push(performance.now() - t);
+		}
+		results.exec_roundtrip = stats(rt);
+		await del(`/sandboxes/${s.id}`, key);
+
+		// Memory per idle sandbox: PSS of every process in each sandbox's memory cgroup.
+		await settle();
+		const idle = [];
+		for (let i = 0; i < 10; i++) idle.push((await post('/sandboxes', { template_id: 'host-minimal', network: true }, key)).data.id);
+		await new Promise((r) => setTimeout(r, 1000));
+		const pss = idle.map((id) => pssOfSandbox(id)).filter((x) => x !== null);
+		results.idle_sandbox_pss_kib = pss.length ? stats(pss) : 'cgroup not found';
+		await Promise.all(idle.map((id) => del(`/sandboxes/${id}`, key)));
+
+		fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
+		fs.writeFileSync(path.join(root, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
+		const md = [
+			`# Hangar benchmark — ${results.date}`,
+			'',
+			`Host: ${results.host.cpus} cores, Node ${results.host.node}; PGlite; template host-minimal; warm pool ${process.env.HANGAR_POOL_SIZE ?? 4}. Times in ms.`,
+			'',
+			'| measurement | n | p50 | p95 | p99 | notes |',
+			'|---|---|---|---|---|---|',
+			`| floor: bwrap alone (\`/bin/true\`) | ${results.floor_bwrap_ms.n} | ${results.floor_bwrap_ms.p50} | ${results.floor_bwrap_ms.p95} | ${results.floor_bwrap_ms.p99} | raw isolation cost |`,
+			...['create_exec_c1', 'create_exec_c10', 'run_c1', 'run_c10'].map((k) => {
+				const r = results[k];
+				return `| ${k.replace('_c', ' @ concurrency ')} | ${r.n} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.warm}/${r.n} warm, ${r.per_sec}/s |`;
+			}),
+			`| exec round trip (\`true\`) | ${results.exec_roundtrip.n} | ${results.exec_roundtrip.p50} | ${results.exec_roundtrip.p95} | ${results.exec_roundtrip.p99} | |`,
+			typeof results.idle_sandbox_pss_kib === 'object'
+				? `| idle sandbox memory (PSS, KiB) | ${results.idle_sandbox_pss_kib.n} | ${results.idle_sandbox_pss_kib.p50} | ${results.idle_sandbox_pss_kib.p95} | ${results.idle_sandbox_pss_kib.p99} | all processes in the sandbox's cgroup, incl. network helper |`
+				: `| idle sandbox memory | | | | | ${results.idle_sandbox_pss_kib} |`,
+			''
+		].join('\n');
+		fs.writeFileSync(path.join(root, 'bench/results/latest.md'), md);
+		console.log(md);
+	} finally {
+		server.kill('SIGTERM');
+		await new Promise((r) => server.once('exit', r));
+		fs.rmSync(dataDir, { recursive: true, force: true });
+	}
+}
+
+function pssOfSandbox(id) {
+	const candidates = [`/sys/fs/cgroup/memory/hangar/${id}/cgroup.procs`, `/sys/fs/cgroup/hangar/${id}/cgroup.procs`];
+	const file = candidates.find((f) => fs.existsSync(f));
+	if (!file) return null;
+	let total = 0;
+	for (const pid of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+		try {
+			const m = /Pss:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+			if (m) total += Number(m[1]);
+		} catch {}
+	}
+	return total;
+}
+
+main().catch((e) => {
+	console.error(e);
+	process.exit(1);
+});

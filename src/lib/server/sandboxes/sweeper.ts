@@ -23,7 +23,7 @@ export async function sweepOnce(now = new Date()): Promise<number> {
 					and(
 						eq(sandbox.state, 'running'),
 						isNotNull(sandbox.idleTimeoutSec),
-						sql`${sandbox.lastActivityAt} + make_interval(secs => ${sandbox.idleTimeoutSec}) < ${now}`
+						sql`${sandbox.lastActivityAt} + make_interval(secs => ${sandbox.idleTimeoutSec}) < ${now.toISOString()}::timestamptz`
 					),
 					and(eq(sandbox.state, 'paused'), eq(sandbox.persistent, false), isNotNull(sandbox.expiresAt), lt(sandbox.expiresAt, now))
 				)

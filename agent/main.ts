@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, statfsSync } from 'node:fs';
-import { chmod, mkdir } from 'node:fs/promises';
+import { chmod, mkdir, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -121,6 +121,30 @@ function memUsedMb(): number {
 	}
 }
 
+/** True when every directory from / down to `dir` can be searched by other users. */
+async function traversable(dir: string): Promise<boolean> {
+	let p = path.resolve(dir);
+	for (;;) {
+		const st = await stat(p).catch(() => null);
+		if (!st || (st.mode & 0o001) === 0) return false;
+		const parent = path.dirname(p);
+		if (parent === p) return true;
+		p = parent;
+	}
+}
+
+async function mkdirTraversable(dir: string): Promise<void> {
+	const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+	let p = '/';
+	for (const part of parts) {
+		p = path.join(p, part);
+		await mkdir(p).catch((e: NodeJS.ErrnoException) => {
+			if (e.code !== 'EEXIST') throw e;
+		});
+		if (p.startsWith('/var/lib/hangar-agent')) await chmod(p, 0o711);
+	}
+}
+
 export async function startAgent(o: AgentOptions): Promise<Agent> {
 	if (process.getuid?.() !== 0) throw new Error('the host agent must run as root (it drops privileges per sandbox)');
 	const dataDir = path.resolve(o.dataDir ?? '/var/lib/hangar-agent');
@@ -128,7 +152,12 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 	await chmod(dataDir, 0o711);
 	const templateDir = path.resolve(o.templateDir ?? path.join(dataDir, 'templates'));
 	await mkdir(templateDir, { recursive: true });
-	const helper = await ensureEnvd(path.join(dataDir, 'bin'));
+	// Sandboxes run as unprivileged host uids, and bwrap (running as that uid) must traverse the
+	// paths of the helper and of each sandbox's root. A data dir under /root or a 0700 temp dir is
+	// not traversable, so runtime files then live under /var/lib/hangar-agent/run/<tag>.
+	const runDir = (await traversable(dataDir)) ? dataDir : path.join('/var/lib/hangar-agent/run', agentTag(dataDir));
+	if (runDir !== dataDir) await mkdirTraversable(runDir);
+	const helper = await ensureEnvd(path.join(runDir, 'bin'));
 
 	const bus = new EventEmitter();
 	bus.setMaxListeners(0);
@@ -155,7 +184,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 	await templates.init();
 	const maxSandboxes = o.maxSandboxes ?? Math.max(1, Math.min(9999, Math.floor(hostMemoryMb() / 64)));
 	const manager = new SandboxManager({
-		dataDir,
+		dataDir: runDir,
 		helper,
 		cgroups,
 		templates,

@@ -50,7 +50,6 @@ async function freshPostgres(adminUrl: string): Promise<{ url: string; drop: () 
 export async function startServer(opts: { db: 'pglite' | 'postgres'; env?: Record<string, string>; waitForHost?: boolean }): Promise<TestServer> {
 	const port = await freePort();
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-it-'));
-	fs.chmodSync(dataDir, 0o755);
 	let databaseUrl: string | null = null;
 	let drop: (() => Promise<void>) | null = null;
 	if (opts.db === 'postgres') {

@@ -5,7 +5,7 @@ import path from 'node:path';
 
 // End-to-end tests drive Debian's Chromium (never a downloaded browser) against the built app
 // (`npx vite build` first), served by server.js on a fresh PGlite data directory per run.
-const PORT = 3180;
+const PORT = Number(process.env.HANGAR_E2E_PORT ?? 3180);
 const baseURL = `http://127.0.0.1:${PORT}`;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-e2e-'));
 
@@ -39,7 +39,8 @@ export default defineConfig({
 	},
 	webServer: {
 		command: 'node server.js',
-		url: `${baseURL}/api/v1/health`,
+		// Ready once the local host agent is connected, so sandbox tests never race it.
+		url: `${baseURL}/api/v1/health?require=host`,
 		reuseExistingServer: false,
 		timeout: 120_000,
 		stdout: 'ignore',
@@ -53,7 +54,9 @@ export default defineConfig({
 			// Empty means unset to the server: e2e always runs on embedded PGlite.
 			DATABASE_URL: '',
 			// Low enough that tests/e2e/auth.spec.ts can see the login limit trip.
-			HANGAR_LOGIN_RATE_LIMIT: '5'
+			HANGAR_LOGIN_RATE_LIMIT: '5',
+			// Every test signs up its own account from one address.
+			HANGAR_SIGNUP_RATE_LIMIT: '100000'
 		}
 	}
 });

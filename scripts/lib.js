@@ -14,7 +14,10 @@ export const DEBIAN_PACKAGES = {
 	ip: 'iproute2',
 	nsenter: 'util-linux',
 	setpriv: 'util-linux',
-	debootstrap: 'debootstrap'
+	debootstrap: 'debootstrap',
+	// The agent compiles its small in-sandbox helper (agent/envd/envd.c) on first start.
+	gcc: 'gcc',
+	'/usr/include/stdio.h': 'libc6-dev'
 };
 export const E2E_PACKAGES = { chromium: 'chromium' };
 
@@ -24,7 +27,9 @@ export function run(cmd, args, opts = {}) {
 	return r.status ?? 1;
 }
 
+/** A command on PATH, or (for keys starting with /) a file that must exist. */
 function which(bin) {
+	if (bin.startsWith('/')) return fs.existsSync(bin);
 	return spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
 }
 

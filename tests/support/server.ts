@@ -47,12 +47,20 @@ async function freshPostgres(adminUrl: string): Promise<{ url: string; drop: () 
 	};
 }
 
-export async function startServer(opts: { db: 'pglite' | 'postgres'; env?: Record<string, string>; waitForHost?: boolean }): Promise<TestServer> {
+export async function startServer(opts: {
+	db: 'pglite' | 'postgres';
+	env?: Record<string, string>;
+	waitForHost?: boolean;
+	/** Join an existing database (a second replica) instead of creating one. */
+	databaseUrl?: string;
+}): Promise<TestServer> {
 	const port = await freePort();
 	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-it-'));
 	let databaseUrl: string | null = null;
 	let drop: (() => Promise<void>) | null = null;
-	if (opts.db === 'postgres') {
+	if (opts.databaseUrl) {
+		databaseUrl = opts.databaseUrl;
+	} else if (opts.db === 'postgres') {
 		if (!process.env.DATABASE_URL) throw new Error('HANGAR_TEST_DB=postgres needs DATABASE_URL');
 		const fresh = await freshPostgres(process.env.DATABASE_URL);
 		databaseUrl = fresh.url;
@@ -68,6 +76,8 @@ export async function startServer(opts: { db: 'pglite' | 'postgres'; env?: Recor
 			HANGAR_DATA_DIR: dataDir,
 			DATABASE_URL: databaseUrl ?? '',
 			HANGAR_LOCAL_AGENT: '1',
+			// Replicas of one deployment share the instance key.
+			HANGAR_SECRET_KEY: 'hangar-integration-tests-shared-instance-key-0001',
 			HANGAR_DEFAULT_TEMPLATE: 'host-minimal',
 			// Every test signs up its own organization from one address.
 			HANGAR_SIGNUP_RATE_LIMIT: '100000',

@@ -2,3 +2,5 @@ export * from './accounts';
 export * from './platform';
 export * from './sandboxes';
 export * from './events';
+export * from './snapshots';
+export * from './billing';

@@ -1,5 +1,6 @@
 import { ensureOk, messageOf } from './api';
 import { readSse } from './sse';
+import { formatDuration } from './time';
 import type { EventFrame } from './types';
 
 export type StreamStatus = 'connecting' | 'connected' | 'closed' | 'error';
@@ -49,10 +50,11 @@ export class SandboxEventStream {
 				this.error = null;
 				backoff = 1000;
 				for await (const m of readSse(res.body!)) {
-					if (!m.id) continue;
 					const frame = parse(m.data);
-					if (!frame) continue;
-					this.#lastId = Math.max(this.#lastId, Number(m.id) || 0);
+					// Only durable events (numbered, each once); a stream error frame has no id of its own.
+					const n = Number(frame?.id);
+					if (!frame || !Number.isInteger(n) || n <= this.#lastId) continue;
+					this.#lastId = n;
 					this.#add(frame);
 				}
 				if (!signal.aborted) this.status = 'closed';
@@ -84,7 +86,7 @@ export class SandboxEventStream {
 function parse(data: string): EventFrame | null {
 	try {
 		const f = JSON.parse(data) as EventFrame;
-		return f && typeof f.type === 'string' ? f : null;
+		return f && typeof f.type === 'string' && typeof f.id === 'string' ? f : null;
 	} catch {
 		return null;
 	}
@@ -108,13 +110,13 @@ export function summarize(e: EventFrame): string {
 		case 'sandbox.exec.started':
 			return `$ ${s('command') ?? ''}`;
 		case 'sandbox.exec.completed':
-			return `exit ${s('exit_code')} in ${s('duration_ms')} ms${d.timed_out ? ' (timed out)' : ''}`;
+			return `exit ${s('exit_code')} in ${Math.round(Number(d.duration_ms) || 0)} ms${d.timed_out ? ' (timed out)' : ''}`;
 		case 'sandbox.process.started':
 			return `pid ${s('pid')}${d.name ? ` ${s('name')}` : ''}: ${s('command') ?? ''}`;
 		case 'sandbox.process.exited':
 			return `pid ${s('pid')} exited ${d.signal ? `by ${s('signal')}` : `with ${s('exit_code')}`}`;
 		case 'sandbox.extended':
-			return `${s('timeout_sec')} s left`;
+			return `${formatDuration(Number(d.timeout_sec) * 1000)} left`;
 		case 'sandbox.updated':
 			return Array.isArray(d.fields) ? `changed ${(d.fields as string[]).join(', ')}` : '';
 		default:

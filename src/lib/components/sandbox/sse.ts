@@ -10,7 +10,8 @@ export interface SseMessage {
 
 /** Parses an SSE body as it arrives (the WHATWG event-stream rules: comments, multi-line data). */
 export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseMessage> {
-	const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+	const reader = body.getReader();
+	const decoder = new TextDecoder();
 	let buffer = '';
 	let event = '';
 	let id: string | null = null;
@@ -19,7 +20,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
 		for (;;) {
 			const { value, done } = await reader.read();
 			if (done) return;
-			buffer += value;
+			buffer += decoder.decode(value, { stream: true });
 			let nl: RegExpExecArray | null;
 			const lineEnd = /\r\n|\r|\n/g;
 			let start = 0;

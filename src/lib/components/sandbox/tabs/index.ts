@@ -3,8 +3,8 @@
 import type { Component } from 'svelte';
 import type { SandboxTabProps } from '../types';
 import OverviewTab from './OverviewTab.svelte';
-import TerminalTab from './TerminalTab.svelte';
-import FilesTab from './FilesTab.svelte';
+import TerminalTab from '../TerminalTab.svelte';
+import FilesTab from '../FilesTab.svelte';
 
 export interface SandboxTab {
 	/** Also the `?tab=` value in the URL. */

@@ -104,6 +104,8 @@ export interface Hub {
 	connectedHostIds(): string[];
 	/** The hello of the current connection. */
 	helloOf(hostId: string): Hello | undefined;
+	/** Closes a host's connection (its key was revoked); it is refused when it dials again. */
+	disconnect(hostId: string, reason?: string): void;
 	close(): Promise<void>;
 }
 
@@ -345,6 +347,11 @@ export function createHub(cb: HubCallbacks): Hub {
 
 		helloOf(hostId) {
 			return current.get(hostId)?.hello;
+		},
+
+		disconnect(hostId, reason = 'disconnected by the control plane') {
+			const c = current.get(hostId);
+			if (c) c.ws.close(CloseCodes.unauthorized, reason);
 		},
 
 		async close() {

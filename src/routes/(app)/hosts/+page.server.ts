@@ -1,6 +1,6 @@
 import type { Actions, PageServerLoad, RequestEvent } from './$types';
 import { createHost, getHost, hostCreateSchema, revokeHost, setDraining, toHostDto, visibleHosts } from '$lib/server/hosts/service';
-import { isConnected } from '$lib/server/hosts/connections';
+import { hub, isConnected } from '$lib/server/hosts/connections';
 import { requireAdmin } from '$lib/server/auth/principal';
 import { audit } from '$lib/server/audit/service';
 import { ApiError } from '$lib/server/http/errors';
@@ -122,11 +122,12 @@ export const actions: Actions = {
 		return { form: 'undrain' as const, id: r.host.id };
 	},
 
-	/** Revokes the host's key: its agent can no longer connect. */
+	/** Revokes the host's key and drops its agent's connection: it can no longer connect. */
 	revoke: async (event) => {
 		const r = await manageableHost(event, 'revoke');
 		if ('fail' in r) return r.fail;
 		await revokeHost(r.host.id);
+		hub.disconnect(r.host.id, 'host key revoked');
 		await audit(actorOf(event, r.principal), { action: 'host.revoked', category: 'security', resourceType: 'host', resourceId: r.host.id });
 		return { form: 'revoke' as const, id: r.host.id };
 	}

@@ -4,7 +4,7 @@ import { parseId } from '$lib/server/http/validate';
 import { requireAdmin } from '$lib/server/auth/principal';
 import { ApiError } from '$lib/server/http/errors';
 import { getHost, revokeHost, toHostDto } from '$lib/server/hosts/service';
-import { isConnected } from '$lib/server/hosts/connections';
+import { hub, isConnected } from '$lib/server/hosts/connections';
 import { audit } from '$lib/server/audit/service';
 
 /** GET /api/v1/hosts/{id} — hosts:read. */
@@ -19,6 +19,7 @@ export const DELETE = api({ scope: 'hosts:write' }, async ({ principal, params, 
 	const h = await getHost(principal.organizationId, parseId(params.id));
 	if (h.organizationId === null && !principal.isInstanceAdmin) throw new ApiError(403, 'FORBIDDEN', 'only instance administrators manage shared hosts');
 	await revokeHost(h.id);
+	hub.disconnect(h.id, 'host key revoked');
 	await audit(
 		{ principal, organizationId: principal.organizationId, requestId, ip: event.locals.ip },
 		{ action: 'host.revoked', category: 'security', resourceType: 'host', resourceId: h.id }

@@ -4,7 +4,9 @@ import http from 'node:http';
 const port = Number(process.env.PORT ?? 3000);
 const host = process.env.HOST ?? '0.0.0.0';
 if (process.env.PUBLIC_URL && !process.env.ORIGIN) process.env.ORIGIN = process.env.PUBLIC_URL.replace(/\/$/, '');
-process.env.BODY_SIZE_LIMIT ??= '64M';
+// Raw file uploads (PUT /files/{path}, multipart /files/upload) stream up to HANGAR_MAX_UPLOAD_BYTES
+// (default 1 GiB, enforced by those routes); the adapter's limit must not be below that.
+process.env.BODY_SIZE_LIMIT ??= String(Math.max(64 * 1024 * 1024, (Number(process.env.HANGAR_MAX_UPLOAD_BYTES) || 1024 ** 3) + 16 * 1024 * 1024));
 // adapter-node assumes https unless told; tell it the real protocol of each connection.
 process.env.PROTOCOL_HEADER ??= 'x-hangar-proto';
 
@@ -13,6 +15,8 @@ const hangar = () => globalThis[Symbol.for('hangar.server')];
 
 const server = http.createServer((req, res) => {
 	req.headers['x-hangar-proto'] = req.socket.encrypted ? 'https' : 'http';
+	// Preview hosts (<port>-<sandbox>.preview.<base>) and /preview/<sandbox>/<port>/: the raw proxy.
+	if (globalThis[Symbol.for('hangar.preview.http')]?.(req, res)) return;
 	// API clients (SDKs, curl) send no Origin header. SvelteKit's CSRF check refuses form-typed
 	// bodies without one; mark such API requests as same-origin so uploads work, and tell hooks
 	// the header was added so a cookie alone never authorizes them.

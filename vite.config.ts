@@ -7,6 +7,13 @@ function hangarWebSockets(): Plugin {
 	return {
 		name: 'hangar-websockets',
 		configureServer(server) {
+			// Preview hosts and /preview/… paths go to the raw proxy (registered once hooks load).
+			server.middlewares.use((req, res, next) => {
+				const preview = (globalThis as Record<symbol, unknown>)[Symbol.for('hangar.preview.http')] as
+					| ((req: unknown, res: unknown) => boolean)
+					| undefined;
+				if (!preview?.(req, res)) next();
+			});
 			server.httpServer?.on('upgrade', (req, socket, head) => {
 				if (req.headers['sec-websocket-protocol'] === 'vite-hmr') return;
 				const route = (globalThis as Record<symbol, unknown>)[Symbol.for('hangar.ws.upgrade')] as

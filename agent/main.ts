@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { readFileSync, statfsSync } from 'node:fs';
-import { chmod, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,14 +25,19 @@ import {
 } from '../src/lib/protocol/index';
 import type { Channel, HandlerContext } from '../src/lib/protocol/peer';
 import { Cgroups } from './cgroups';
+import { DesktopManager } from './desktop';
 import { AgentConnection } from './connection';
 import { ensureEnvd } from './envd/helper';
 import { fault } from './errors';
 import { ExecRunner } from './exec';
+import { registerFiles } from './files';
 import { log } from './log';
 import { WarmPool } from './pool';
 import { ProcessManager } from './processes';
+import { PtyManager } from './pty';
 import { SandboxManager, agentTag, hostMemoryMb, setDefaultManager } from './sandboxes';
+import { SnapshotStore } from './snapshots';
+import { TcpRelays } from './tcp';
 import { TemplateStore } from './templates/store';
 
 export const AGENT_VERSION = '0.1.0';
@@ -53,6 +58,8 @@ export interface AgentOptions {
 	maxSandboxes?: number;
 	/** Reconnect backoff cap (default 5000 ms). */
 	maxBackoffMs?: number;
+	/** Kill a terminal session this long after its last viewer left (default 15 min). */
+	ptyIdleMs?: number;
 }
 
 export type MethodHandler<M extends keyof Methods> = (
@@ -69,8 +76,12 @@ export interface Agent {
 	readonly templates: TemplateStore;
 	readonly processes: ProcessManager;
 	readonly exec: ExecRunner;
+	readonly ptys: PtyManager;
+	readonly desktops: DesktopManager;
 	readonly connection: AgentConnection;
 	readonly cgroups: Cgroups;
+	readonly snapshots: SnapshotStore;
+	readonly tcp: TcpRelays;
 	/** Add/override a method handler (other modules: files, snapshots…). */
 	handle<M extends keyof Methods>(method: M, h: MethodHandler<M>): void;
 	/** Add a channel kind handler ('pty', 'tcp', 'file-read', 'file-write'…). */
@@ -101,7 +112,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): AgentOptio
 		poolSize: env.HANGAR_POOL_SIZE !== undefined && env.HANGAR_POOL_SIZE !== '' ? Number(env.HANGAR_POOL_SIZE) : undefined,
 		templateDir: env.HANGAR_TEMPLATE_DIR || undefined,
 		uidBase: env.HANGAR_UID_BASE ? Number(env.HANGAR_UID_BASE) : undefined,
-		maxSandboxes: env.HANGAR_MAX_SANDBOXES ? Number(env.HANGAR_MAX_SANDBOXES) : undefined
+		maxSandboxes: env.HANGAR_MAX_SANDBOXES ? Number(env.HANGAR_MAX_SANDBOXES) : undefined,
+		ptyIdleMs: env.HANGAR_PTY_IDLE_SEC ? Number(env.HANGAR_PTY_IDLE_SEC) * 1000 : undefined
 	};
 }
 
@@ -198,6 +210,7 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 	pool = new WarmPool(manager, o.poolSize ?? 2);
 	const processes = new ProcessManager(manager, emit);
 	const exec = new ExecRunner(manager);
+	const ptys = new PtyManager(manager, emit, { idleMs: o.ptyIdleMs });
 
 	// --------------------------------------------------------------- handlers
 	const methods = new Map<string, (params: never, ctx: HandlerContext) => unknown>();
@@ -253,6 +266,28 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 	handleChannel('echo', (_params, ch) => {
 		ch.pipe(ch);
 	});
+	// Previews: byte streams to ports inside sandboxes. Snapshots: writable layers kept under <data>/snapshots.
+	const tcp = new TcpRelays(manager);
+	handleChannel('tcp', (params, ch) => tcp.open(params, ch));
+	const snapshots = new SnapshotStore(dataDir, manager, templates);
+	await snapshots.init();
+	manager.seedSnapshot = (id, template, upper, uid) => snapshots.seed(id, template, upper, uid);
+	handle('snapshot.create', (params) => snapshots.create(params));
+	handle('snapshot.get', ({ id }) => snapshots.get(id));
+	handle('snapshot.list', async () => ({ snapshots: await snapshots.list(), stored_bytes: await snapshots.storedBytes() }));
+	handle('snapshot.delete', async ({ id }) => ({ deleted: await snapshots.delete(id) }));
+	registerFiles({ handle, handleChannel });
+	handle('pty.create', (params) => ptys.create(params));
+	handle('pty.resize', ({ sandbox_id, session_id, cols, rows }) => ptys.resize(sandbox_id, session_id, cols, rows));
+	handle('pty.kill', ({ sandbox_id, session_id }) => ({ killed: ptys.killSession(sandbox_id, session_id) }));
+	handle('pty.list', ({ sandbox_id }) => ({ sessions: ptys.list(sandbox_id) }));
+	handleChannel('pty', (params, ch) => ptys.attach(params, ch));
+	const desktops = new DesktopManager(manager);
+	handle('desktop.start', (params) => desktops.start(params));
+	handle('desktop.stop', async ({ sandbox_id }) => ({ stopped: await desktops.stop(sandbox_id) }));
+	handle('desktop.status', ({ sandbox_id }) => desktops.info(sandbox_id));
+	handle('desktop.action', ({ sandbox_id, action }, ctx) => desktops.action(sandbox_id, action, ctx));
+	handleChannel('vnc', ({ sandbox_id }, ch) => desktops.vnc(sandbox_id, ch));
 
 	// --------------------------------------------------------------- connection
 	const hostName = o.hostName || os.hostname();
@@ -327,17 +362,25 @@ export async function startAgent(o: AgentOptions): Promise<Agent> {
 		templates,
 		processes,
 		exec,
+		ptys,
+		desktops,
 		connection,
 		cgroups,
+		snapshots,
+		tcp,
 		handle,
 		handleChannel,
 		stop() {
 			if (!stopping)
 				stopping = (async () => {
 					await connection!.stop();
+					ptys.shutdown();
+					desktops.shutdown();
 					await p.stop();
 					await manager.shutdown();
 					await cgroups.removeBase().catch(() => undefined);
+					// A runtime dir outside the data dir is ours alone: leave nothing behind.
+					if (runDir !== dataDir) await rm(runDir, { recursive: true, force: true }).catch(() => undefined);
 					setDefaultManager(null);
 				})();
 			return stopping;

@@ -64,6 +64,8 @@ export interface SpawnOptions {
 	tty?: boolean;
 	/** stdio for fds 0-2 (default pipes). */
 	stdio?: StdioOptions;
+	/** Instead of running argv, connect to this unix socket inside the sandbox and relay stdin/stdout to it. */
+	unixRelay?: string;
 }
 
 export interface SandboxChild extends ChildProcess {
@@ -113,6 +115,8 @@ export class SandboxManager {
 	private readonly sandboxesDir: string;
 	/** Called when a sandbox goes away (destroyed or died): processes etc. drop their state. */
 	onGone: ((sb: Sandbox) => void)[] = [];
+	/** Fills a fresh upper dir from a snapshot before boot (set by the snapshot store). */
+	seedSnapshot: ((snapshotId: string, template: string, upperDir: string, hostUid: number) => Promise<void>) | null = null;
 
 	constructor(readonly o: ManagerOptions) {
 		this.sandboxesDir = path.join(o.dataDir, 'sandboxes');
@@ -183,7 +187,7 @@ export class SandboxManager {
 	// ------------------------------------------------------------------ lifecycle
 
 	/** Boot an unclaimed sandbox (warm pool or cold create). */
-	async boot(templateId: string): Promise<Sandbox> {
+	async boot(templateId: string, seed?: (upperDir: string, hostUid: number) => Promise<void>): Promise<Sandbox> {
 		const root = this.o.templates.root(templateId);
 		if (this.slots.size >= Math.min(MAX_SLOTS, this.o.maxSandboxes ?? MAX_SLOTS))
 			throw fault('CAPACITY', 'host is at its sandbox limit');
@@ -199,6 +203,7 @@ export class SandboxManager {
 		try {
 			await rm(dir, { recursive: true, force: true });
 			await prepareSandboxDir(dir, hostUid);
+			if (seed) await seed(path.join(dir, 'upper'), hostUid);
 			cg = await this.o.cgroups.create(key);
 			const limits = scaleLimits({ cpus: os.cpus().length, memory_mb: 1024, pids_max: DEFAULT_PIDS_MAX });
 			await cg.setLimits({ cpus: limits.cpus, memory_bytes: limits.memory_mb * 1024 * 1024, pids_max: limits.pids_max });
@@ -285,9 +290,12 @@ export class SandboxManager {
 		if (this.byId.has(p.id)) throw fault('SANDBOX_EXISTS', `sandbox ${p.id} already exists`);
 		const t0 = performance.now();
 		this.o.templates.root(p.template); // TEMPLATE_NOT_FOUND / TEMPLATE_NOT_READY
-		let sb = takeWarm?.(p.template);
+		// A snapshot seeds the upper dir before the overlay is mounted: never a warm sandbox.
+		const from = p.from_snapshot;
+		if (from && !this.seedSnapshot) throw fault('SNAPSHOT_NOT_FOUND', 'snapshots are not available on this agent');
+		let sb = from ? undefined : takeWarm?.(p.template);
 		const boot_path = sb ? 'warm' : 'cold';
-		if (!sb) sb = await this.boot(p.template);
+		if (!sb) sb = await this.boot(p.template, from ? (upper, uid) => this.seedSnapshot!(from, p.template, upper, uid) : undefined);
 		await this.claim(sb, p);
 		return { boot_ms: Math.round((performance.now() - t0) * 100) / 100, boot_path, limits: sb.limits };
 	}
@@ -401,6 +409,7 @@ export class SandboxManager {
 			opts.cwd || '/workspace',
 			...(opts.tty ? ['--tty'] : []),
 			...(opts.reportFd ? ['--report-fd', String(opts.reportFd)] : []),
+			...(opts.unixRelay ? ['--unix-relay', opts.unixRelay] : []),
 			'--',
 			...argv
 		];

@@ -17,7 +17,17 @@ export const DEBIAN_PACKAGES = {
 	debootstrap: 'debootstrap',
 	// The agent compiles its small in-sandbox helper (agent/envd/envd.c) on first start.
 	gcc: 'gcc',
-	'/usr/include/stdio.h': 'libc6-dev'
+	'/usr/include/stdio.h': 'libc6-dev',
+	// Desktops ("computers"): the desktop-host template runs these from the host's /usr.
+	Xvnc: 'tigervnc-standalone-server',
+	xfwm4: 'xfwm4',
+	xterm: 'xterm',
+	xdotool: 'xdotool',
+	import: 'imagemagick',
+	xdpyinfo: 'x11-utils',
+	xclip: 'xclip',
+	'/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf': 'fonts-dejavu-core',
+	'dbus-launch': 'dbus-x11'
 };
 export const E2E_PACKAGES = { chromium: 'chromium' };
 

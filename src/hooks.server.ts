@@ -9,6 +9,8 @@ import { checkRate } from '$lib/server/http/rate-limit';
 import { errorResponse } from '$lib/server/http/respond';
 import { env } from '$lib/server/env';
 import { ensureStarted } from '$lib/server/startup';
+// Registers the preview proxy with server.js and the WebSocket router (it runs before SvelteKit).
+import '$lib/server/previews/entry';
 
 // SSE routes that browsers open with EventSource, which cannot send headers: `?ticket=sset_…`.
 const TICKET_PATHS = /\/(events|stream|watch|logs)(\/|$)/;

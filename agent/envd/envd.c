@@ -11,6 +11,11 @@
  *                             1000, in a new session, and run argv; forwards signals; exits
  *                             with the child's status (128+signal when killed).
  *   hostname --pid P NAME     set the hostname in the sandbox's UTS namespace.
+ *   tcp --pid P --port N …    connect to 127.0.0.1:N in the sandbox's network namespace and relay
+ *                             stdin/stdout to it (previews; see mode_tcp).
+ *   exec --unix-relay PATH …  like exec, but instead of running argv the entered child connects to
+ *                             the unix socket PATH inside the sandbox and relays stdin/stdout to
+ *                             it (desktops: the Xvnc socket). Exit 111 when the connect fails.
  *
  * Exit status 125 means the helper itself failed (message on stderr).
  */
@@ -30,7 +35,13 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -172,15 +183,69 @@ static long ns_pid_of(pid_t pid) {
 	return v;
 }
 
+/* ---------------------------------------------------------------- unix relay (exec --unix-relay) */
+static int write_all(int fd, const char *b, ssize_t n) {
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0) {
+			if (errno == EINTR) continue;
+			return -1;
+		}
+		b += w;
+		n -= w;
+	}
+	return 0;
+}
+
+static void unix_relay(const char *sock_path) {
+	signal(SIGPIPE, SIG_IGN);
+	struct sockaddr_un a;
+	memset(&a, 0, sizeof a);
+	a.sun_family = AF_UNIX;
+	if (strlen(sock_path) >= sizeof a.sun_path) {
+		dprintf(2, "hangar-envd: socket path too long\n");
+		_exit(111);
+	}
+	strcpy(a.sun_path, sock_path);
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+		dprintf(2, "hangar-envd: connect %s: %s\n", sock_path, strerror(errno));
+		_exit(111);
+	}
+	static char buf[65536];
+	int in_open = 1;
+	for (;;) {
+		struct pollfd p[2] = {{in_open ? 0 : -1, POLLIN, 0}, {s, POLLIN, 0}};
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR) continue;
+			_exit(1);
+		}
+		if (in_open && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			ssize_t r = read(0, buf, sizeof buf);
+			if (r < 0 && errno == EINTR) continue;
+			if (r <= 0) {
+				in_open = 0;
+				shutdown(s, SHUT_WR);
+			} else if (write_all(s, buf, r) != 0) _exit(0);
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t r = read(s, buf, sizeof buf);
+			if (r < 0 && errno == EINTR) continue;
+			if (r <= 0 || write_all(1, buf, r) != 0) _exit(0);
+		}
+	}
+}
+
 static int mode_exec(int argc, char **argv) {
 	char *cg[MAX_CG];
 	int ncg = 0, tty = 0, report_fd = -1;
 	long target = -1, uid = 1000, gid = 1000;
-	const char *cwd = NULL;
+	const char *cwd = NULL, *relay = NULL;
 	int i = 0;
 	for (; i < argc; i++) {
 		if (!strcmp(argv[i], "--")) { i++; break; }
 		if (!strcmp(argv[i], "--tty")) { tty = 1; continue; }
+		if (!strcmp(argv[i], "--unix-relay") && i + 1 < argc) { relay = argv[++i]; continue; }
 		if (i + 1 >= argc) fail("missing value for %s", argv[i]);
 		if (!strcmp(argv[i], "--cgroup") && ncg < MAX_CG) cg[ncg++] = argv[++i];
 		else if (!strcmp(argv[i], "--pid")) target = atol(argv[++i]);
@@ -254,6 +319,7 @@ static int mode_exec(int argc, char **argv) {
 			dprintf(2, "hangar-envd: cannot change directory to %s: %s\n", cwd, strerror(ENOENT));
 			_exit(125);
 		}
+		if (relay) unix_relay(relay);
 		execvp(cmd[0], cmd);
 		int e = errno;
 		dprintf(2, "hangar-envd: %s: %s\n", cmd[0], strerror(e));
@@ -341,6 +407,129 @@ static int mode_netns(int argc, char **argv) {
 	return 125;
 }
 
+/* ---------------------------------------------------------------- tcp
+ * tcp --pid P --port N [--host 127.0.0.1|::1] [--uid U --gid G] [--report-fd F]
+ * Previews: enter only the sandbox's network namespace (as host root, nothing else), connect to
+ * host:port there (the sandbox's own loopback), report "ok" or "err <ERRNO> <message>" on the
+ * report fd, drop to uid/gid (default 65534) with no capabilities, then relay stdin → socket and
+ * socket → stdout with non-blocking buffers in both directions (no deadlock when a peer writes
+ * before it reads). EOF on stdin half-closes the socket; EOF from the socket closes stdout; the
+ * helper exits once both directions are done or on an error. */
+struct tcp_dir {
+	int from, to;
+	char buf[65536];
+	size_t off, len;
+	int eof;  /* read side finished */
+	int done; /* everything written and the write side closed */
+};
+
+static int tcp_pump(struct tcp_dir *d, int to_is_sock) {
+	if (!d->eof && d->len == 0) {
+		ssize_t r = read(d->from, d->buf, sizeof d->buf);
+		if (r > 0) {
+			d->off = 0;
+			d->len = (size_t)r;
+		} else if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
+			d->eof = 1;
+		}
+	}
+	while (d->len > 0) {
+		ssize_t w = to_is_sock ? send(d->to, d->buf + d->off, d->len, MSG_NOSIGNAL) : write(d->to, d->buf + d->off, d->len);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR) break;
+			return -1;
+		}
+		d->off += (size_t)w;
+		d->len -= (size_t)w;
+	}
+	if (d->eof && d->len == 0 && !d->done) {
+		d->done = 1;
+		if (to_is_sock) shutdown(d->to, SHUT_WR);
+		else close(d->to);
+	}
+	return 0;
+}
+
+static int mode_tcp(int argc, char **argv) {
+	long target = -1, port = -1, uid = 65534, gid = 65534;
+	int report_fd = -1;
+	const char *host = "127.0.0.1";
+	for (int i = 0; i < argc; i++) {
+		if (i + 1 >= argc) fail("missing value for %s", argv[i]);
+		if (!strcmp(argv[i], "--pid")) target = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--port")) port = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--host")) host = argv[++i];
+		else if (!strcmp(argv[i], "--uid")) uid = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--gid")) gid = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--report-fd")) report_fd = atoi(argv[++i]);
+		else fail("unknown option %s", argv[i]);
+	}
+	if (target <= 0 || port <= 0 || port > 65535 || uid <= 0 || gid <= 0) fail("usage: tcp --pid P --port N [--host H] [--uid U --gid G] [--report-fd F]");
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGPIPE, SIG_IGN);
+	int fd_net = open_ns(target, "net", 1);
+	if (setns(fd_net, CLONE_NEWNET) != 0) fail("setns net");
+	close(fd_net);
+	int v6 = strchr(host, ':') != NULL;
+	struct sockaddr_in a4;
+	struct sockaddr_in6 a6;
+	memset(&a4, 0, sizeof a4);
+	memset(&a6, 0, sizeof a6);
+	int s = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0) fail("socket");
+	int rc;
+	if (v6) {
+		a6.sin6_family = AF_INET6;
+		a6.sin6_port = htons((unsigned short)port);
+		if (inet_pton(AF_INET6, host, &a6.sin6_addr) != 1) fail("bad host %s", host);
+		rc = connect(s, (struct sockaddr *)&a6, sizeof a6);
+	} else {
+		a4.sin_family = AF_INET;
+		a4.sin_port = htons((unsigned short)port);
+		if (inet_pton(AF_INET, host, &a4.sin_addr) != 1) fail("bad host %s", host);
+		rc = connect(s, (struct sockaddr *)&a4, sizeof a4);
+	}
+	if (rc != 0) {
+		int e = errno;
+		const char *name = e == ECONNREFUSED ? "ECONNREFUSED" : e == ETIMEDOUT ? "ETIMEDOUT" : e == ENETUNREACH ? "ENETUNREACH" : "EIO";
+		if (report_fd >= 0) dprintf(report_fd, "err %s %s\n", name, strerror(e));
+		_exit(111);
+	}
+	if (setgroups(0, NULL) != 0) fail("setgroups");
+	if (setresgid(gid, gid, gid) != 0) fail("setresgid");
+	if (setresuid(uid, uid, uid) != 0) fail("setresuid");
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	int one = 1;
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (report_fd >= 0) {
+		dprintf(report_fd, "ok\n");
+		close(report_fd);
+	}
+	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+	fcntl(1, F_SETFL, fcntl(1, F_GETFL) | O_NONBLOCK);
+	fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
+	static struct tcp_dir up, down;
+	up.from = 0;
+	up.to = s;
+	down.from = s;
+	down.to = 1;
+	for (;;) {
+		if (tcp_pump(&up, 1) != 0 || tcp_pump(&down, 0) != 0) _exit(0);
+		if (up.done && down.done) _exit(0);
+		struct pollfd p[4];
+		int n = 0;
+		/* read sides when their buffer is empty, write sides when they hold data */
+		if (!up.eof && up.len == 0) p[n++] = (struct pollfd){0, POLLIN, 0};
+		if (up.len > 0) p[n++] = (struct pollfd){s, POLLOUT, 0};
+		if (!down.eof && down.len == 0) p[n++] = (struct pollfd){s, POLLIN, 0};
+		if (down.len > 0) p[n++] = (struct pollfd){1, POLLOUT, 0};
+		if (n == 0) _exit(0);
+		if (poll(p, n, -1) < 0 && errno != EINTR) _exit(1);
+		for (int k = 0; k < n; k++)
+			if (p[k].revents & POLLNVAL) _exit(1);
+	}
+}
+
 /* ---------------------------------------------------------------- hostname */
 static int mode_hostname(int argc, char **argv) {
 	if (argc != 3 || strcmp(argv[0], "--pid")) fail("usage: hostname --pid P NAME");
@@ -358,6 +547,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(m, "exec")) return mode_exec(argc - 2, argv + 2);
 	if (!strcmp(m, "netns")) return mode_netns(argc - 2, argv + 2);
 	if (!strcmp(m, "hostname")) return mode_hostname(argc - 2, argv + 2);
+	if (!strcmp(m, "tcp")) return mode_tcp(argc - 2, argv + 2);
 	fail("unknown mode %s", m);
 	return 125;
 }

@@ -49,6 +49,50 @@ export const BUILTIN_TEMPLATES: TemplateSpec[] = [
 		workdir: '/workspace'
 	},
 	{
+		id: 'desktop-host',
+		name: 'Desktop (host)',
+		description:
+			"A Linux desktop (Xvnc, xfwm4, xterm, xdotool) from the host's /usr read-only with our own /etc. Needs the desktop packages on the host; no build.",
+		base: 'host',
+		packages: [],
+		commands: [],
+		workdir: '/home/user',
+		env: { NO_AT_BRIDGE: '1' }
+	},
+	{
+		id: 'desktop',
+		name: 'Desktop',
+		description: 'Debian bookworm with Xfce, TigerVNC, Chromium, xterm, xdotool, ImageMagick and fonts (built on first use).',
+		base: bookworm,
+		packages: [
+			'bash',
+			'ca-certificates',
+			'procps',
+			'dbus-x11',
+			'tigervnc-standalone-server',
+			'xfwm4',
+			'xfce4-session',
+			'xfce4-panel',
+			'xfdesktop4',
+			'xfce4-terminal',
+			'thunar',
+			'xterm',
+			'xdotool',
+			'x11-utils',
+			'x11-xserver-utils',
+			'xclip',
+			'imagemagick',
+			'chromium',
+			'fonts-dejavu-core',
+			'fonts-liberation2',
+			'python3',
+			'curl'
+		],
+		commands: [],
+		workdir: '/home/user',
+		env: { NO_AT_BRIDGE: '1' }
+	},
+	{
 		id: 'node',
 		name: 'Node.js',
 		description: 'Debian bookworm with Node.js and npm (Debian bookworm ships Node 18).',

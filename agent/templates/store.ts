@@ -315,7 +315,8 @@ async function makeHostSkeleton(rootfs: string): Promise<void> {
 		if (existsSync(`/etc/${f}`)) await copyFile(`/etc/${f}`, path.join(etc, f));
 	}
 	// Public, identity-free parts of /etc that binaries in /usr depend on.
-	for (const d of ['ld.so.conf.d', 'alternatives', 'ssl/certs', 'profile.d']) {
+	// fonts, X11 (app-defaults, xkb), xdg and ImageMagick-6: what desktop programs read (desktop-host).
+	for (const d of ['ld.so.conf.d', 'alternatives', 'ssl/certs', 'profile.d', 'fonts', 'X11', 'xdg', 'ImageMagick-6']) {
 		if (existsSync(`/etc/${d}`)) await cp(`/etc/${d}`, path.join(etc, d), { recursive: true, verbatimSymlinks: true, dereference: false });
 	}
 	await symlink('../usr/lib/os-release', path.join(etc, 'os-release')).catch(() => undefined);

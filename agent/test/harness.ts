@@ -1,7 +1,7 @@
 /**
  * Test harness: a tiny control plane (real hub over a local HTTP server) and a real agent.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -71,8 +71,15 @@ export async function startControlPlane(port = 0): Promise<TestControlPlane> {
 	return cp;
 }
 
+/**
+ * A data dir for a test agent. Made traversable (0755) so the agent keeps its runtime files in it
+ * and tests can look inside; a private dir makes the agent use /var/lib/hangar-agent/run instead
+ * (covered by the integration suite, whose server data dirs are 0700).
+ */
 export function tempDir(prefix: string): string {
-	return mkdtempSync(path.join(os.tmpdir(), `hangar-${prefix}-`));
+	const dir = mkdtempSync(path.join(os.tmpdir(), `hangar-${prefix}-`));
+	chmodSync(dir, 0o755);
+	return dir;
 }
 
 export async function startTestAgent(

@@ -161,7 +161,7 @@ describe('bundled agent process', () => {
 				const dirs = readdirSync(path.join(dir, 'sandboxes'));
 				return cgs.length === 1 && dirs.length === 1 && cgs[0] === dirs[0];
 			},
-			10_000,
+			30_000,
 			'only the new pool sandbox'
 		);
 		const [poolKey] = cgroupKeys(dir);

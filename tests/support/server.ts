@@ -53,9 +53,13 @@ export async function startServer(opts: {
 	waitForHost?: boolean;
 	/** Join an existing database (a second replica) instead of creating one. */
 	databaseUrl?: string;
+	/** Reuse a data directory (a restart after a crash: same PGlite files, same agent state). */
+	dataDir?: string;
+	/** Listen on this port (a restart where agents reconnect to the same address). */
+	port?: number;
 }): Promise<TestServer> {
-	const port = await freePort();
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-it-'));
+	const port = opts.port ?? (await freePort());
+	const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'hangar-it-'));
 	let databaseUrl: string | null = null;
 	let drop: (() => Promise<void>) | null = null;
 	if (opts.databaseUrl) {
@@ -116,7 +120,7 @@ export async function startServer(opts: {
 		proc,
 		logs: () => output,
 		async stop() {
-			if (proc.exitCode === null) {
+			if (proc.exitCode === null && proc.signalCode === null) {
 				proc.kill('SIGTERM');
 				await new Promise<void>((resolve) => {
 					const t = setTimeout(() => {

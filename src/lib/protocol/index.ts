@@ -9,6 +9,9 @@
  * `peer.ts`). See README.md in this folder for the message flow.
  */
 
+import type { DesktopAction, DesktopActionResult, DesktopInfo, DesktopStartParams } from './desktop';
+export * from './desktop';
+
 export const PROTOCOL_VERSION = 1 as const;
 export const AGENT_WS_PATH = '/ws/agent';
 /** Request header the agent sends with its protocol version; the hub answers 426 on mismatch. */
@@ -92,12 +95,29 @@ export const ErrorCodes = [
 	'TEMPLATE_BUILD_FAILED',
 	'PROCESS_NOT_FOUND',
 	'EXEC_NOT_FOUND',
+	'SESSION_NOT_FOUND',
 	'CHANNEL_KIND_UNSUPPORTED',
 	'CAPACITY',
 	'CANCELLED',
 	'TIMEOUT',
 	'PROTOCOL_MISMATCH',
-	'INTERNAL'
+	'INTERNAL',
+	// files.* and file channels
+	'NOT_FOUND',
+	'FORBIDDEN_PATH',
+	'FILE_TOO_LARGE',
+	'ALREADY_EXISTS',
+	'NOT_EMPTY',
+	'IS_A_DIRECTORY',
+	'NOT_A_DIRECTORY',
+	'NO_SPACE',
+	// desktop.*
+	'DESKTOP_NOT_RUNNING',
+	'DESKTOP_UNAVAILABLE',
+	'DESKTOP_ACTION_FAILED',
+	// tcp channels and snapshots
+	'CONNECTION_REFUSED',
+	'SNAPSHOT_NOT_FOUND'
 ] as const;
 export type ErrorCode = (typeof ErrorCodes)[number];
 
@@ -136,6 +156,8 @@ export interface SandboxCreateParams {
 	/** Outbound network through slirp4netns (no host loopback / private ranges). */
 	network?: boolean;
 	hostname?: string;
+	/** Seed the writable layer from this snapshot (taken on this host) before booting; always a cold boot. */
+	from_snapshot?: string;
 }
 export interface SandboxCreateResult {
 	boot_ms: number;
@@ -310,16 +332,29 @@ export interface TemplateProgressEvent {
 
 /**
  * Channel kinds. Implemented in v1: 'process-logs' (agent → control plane NDJSON lines of
- * `{stream, data}` for a background process, then EOF when it exits) and 'echo' (diagnostics:
- * echoes bytes back). Reserved for the next pieces: 'pty', 'tcp', 'file-read', 'file-write'.
+ * `{stream, data}` for a background process, then EOF when it exits), 'echo' (diagnostics:
+ * echoes bytes back), 'pty' (a terminal session; framing above `PtyFrame`) and the file
+ * channels 'file-read', 'file-write', 'file-tar', 'file-watch' (see Files below), and 'tcp' (a byte stream to 127.0.0.1:port in the sandbox's
+ * network namespace; `channel.open` fails with CONNECTION_REFUSED when nothing listens).
  */
 export interface ChannelKinds {
 	'process-logs': { sandbox_id: string; pid: number; /** replay the last N lines first */ tail?: number };
 	echo: Record<string, never>;
-	pty: { sandbox_id: string; command?: string[]; cols: number; rows: number; cwd?: string; env?: Record<string, string> };
+	/** Attaches to a PTY session (see `PtyAttachParams` and the framing in `PtyFrame`). */
+	pty: PtyAttachParams;
+	/** Bytes both ways to `host` (a loopback address, default 127.0.0.1):port inside the sandbox. */
 	tcp: { sandbox_id: string; port: number; host?: string };
-	'file-read': { sandbox_id: string; path: string };
-	'file-write': { sandbox_id: string; path: string; mode?: number };
+	/** Agent → control plane: one JSON line `FileReadHeader`, then the file's bytes, then EOF. */
+	'file-read': FilesPathParams;
+	/** Control plane → agent: the bytes, then EOF (commits: atomic replace). Agent → control
+	 * plane: one JSON line `FileWriteResult`, then EOF. Closing the channel early aborts. */
+	'file-write': FileWriteParams;
+	/** Agent → control plane: a tar archive (GNU format) of the paths, then EOF. */
+	'file-tar': FileTarParams;
+	/** Agent → control plane: NDJSON `FileWatchEvent`s (first `{"type":"ready"}`) until closed. */
+	'file-watch': FileWatchParams;
+	/** Raw RFB bytes to/from the desktop's Xvnc unix socket inside the sandbox (see desktop.ts). */
+	vnc: { sandbox_id: string };
 }
 export type ChannelKind = keyof ChannelKinds;
 
@@ -328,6 +363,194 @@ export interface ChannelOpenParams<K extends ChannelKind = ChannelKind> {
 	channel: number;
 	kind: K;
 	params: ChannelKinds[K];
+}
+
+// ------------------------------------------------------------------------------------------
+// PTY sessions (agent/pty.ts)
+//
+// A session is a shell on a pseudo-terminal inside a sandbox, keyed by a session id the control
+// plane picks. It outlives its viewers: a 'pty' channel attaches to it (several may at once),
+// closing the channel detaches and the shell keeps running. It ends when the shell exits, on
+// pty.kill, when the sandbox goes away, or after PTY_IDLE_MS with nobody attached.
+//
+// Channel framing: control plane → agent is raw input bytes for the terminal. Agent → control
+// plane is a sequence of frames `[u8 type][u32 BE length][payload]` (a frame may span channel
+// chunks): type 1 = terminal output bytes, type 2 = a JSON `PtyControl`. On attach the agent sends
+// `attached`, then the scrollback (last PTY_SCROLLBACK_BYTES of output) as one data frame, then
+// live output; when the shell exits, `exit` and then EOF.
+
+export const PtyFrame = { data: 1, control: 2 } as const;
+export const PTY_FRAME_HEADER = 5;
+export const PTY_SCROLLBACK_BYTES = 64 * 1024;
+/** Detached sessions are killed after this long with nobody attached (agent default). */
+export const PTY_IDLE_MS = 15 * 60_000;
+
+export interface PtySessionInfo {
+	session_id: string;
+	sandbox_id: string;
+	/** argv of the shell, e.g. ['/bin/bash', '-l']. */
+	shell: string[];
+	cwd: string;
+	cols: number;
+	rows: number;
+	state: 'running' | 'exited';
+	/** Channels attached right now. */
+	attached: number;
+	created_at: string;
+	/** Last input or output (ISO 8601). */
+	last_activity_at: string;
+	exit_code?: number | null;
+	signal?: string | null;
+}
+
+export interface PtyCreateParams {
+	sandbox_id: string;
+	session_id: string;
+	cols: number;
+	rows: number;
+	/** A path or a command line split on spaces ('zsh', '/bin/bash --norc'); default `/bin/bash -l`, else `/bin/sh`. */
+	shell?: string;
+	/** Working directory inside the sandbox (default /workspace). */
+	cwd?: string;
+	env?: Record<string, string>;
+}
+
+export interface PtyAttachParams {
+	sandbox_id: string;
+	session_id: string;
+	/** Resize the terminal on attach. */
+	cols?: number;
+	rows?: number;
+	/** Create the session when it does not exist (default true; the control plane passes false). */
+	create?: boolean;
+	shell?: string;
+	cwd?: string;
+	env?: Record<string, string>;
+}
+
+export type PtyControl =
+	| { type: 'attached'; session: PtySessionInfo; replay_bytes: number }
+	| { type: 'exit'; exit_code: number | null; signal: string | null };
+
+export type PtyEndReason = 'exited' | 'killed' | 'idle' | 'sandbox_gone';
+
+// ------------------------------------------------------------------------------------------
+// Files (agent/files.ts)
+//
+// Every operation runs inside the sandbox (its mount namespace and root, as uid 1000), so paths
+// and symlinks resolve in the sandbox, never on the host. Paths must be absolute and normalized
+// (the control plane does that, see src/lib/server/files/paths.ts). The agent resolves symlinks
+// inside the sandbox and checks the resolved path against `policy`: reads, writes, mkdir and
+// chmod follow the last component; delete, move and stat resolve the parent and keep the last
+// component (a symlink itself can be moved or deleted). Error codes: NOT_FOUND, FORBIDDEN_PATH
+// (EACCES/EPERM/EROFS, or outside the policy), ALREADY_EXISTS, NOT_EMPTY, IS_A_DIRECTORY,
+// NOT_A_DIRECTORY, NO_SPACE, FILE_TOO_LARGE, INVALID_PARAMS.
+
+export interface FileRootPolicy {
+	/** Resolved paths must be at or under one of these… */
+	allow: string[];
+	/** …and not at or under any of these. */
+	deny: string[];
+}
+export interface FilePolicy {
+	read: FileRootPolicy;
+	write: FileRootPolicy;
+}
+/** Hangar's path policy; the agent applies it when a request carries none. */
+export const DEFAULT_FILE_POLICY: FilePolicy = {
+	read: { allow: ['/'], deny: ['/proc', '/sys', '/dev'] },
+	write: { allow: ['/workspace', '/home/user', '/tmp'], deny: [] }
+};
+
+export interface FileInfo {
+	name: string;
+	/** Absolute path as requested (not symlink-resolved). */
+	path: string;
+	/** 'dir' when it is a directory or a symlink to one. */
+	type: 'file' | 'dir';
+	/** Bytes (of the link itself for a symlink). */
+	size: number;
+	is_dir: boolean;
+	is_symlink: boolean;
+	symlink_target?: string;
+	/** st_mode: file type and permission bits (0o100644 = 33188). */
+	mode: number;
+	/** Permission bits as octal text, e.g. "0644". */
+	permissions: string;
+	/** ISO 8601 */
+	modified_at: string;
+}
+export interface FileTreeNode extends FileInfo {
+	/** Directories within the depth limit. */
+	children?: FileTreeNode[];
+}
+
+export interface FilesBase {
+	sandbox_id: string;
+	policy?: FilePolicy;
+}
+export interface FilesPathParams extends FilesBase {
+	path: string;
+}
+export interface FileWriteParams extends FilesPathParams {
+	/** Permission bits for the file (default: keep an existing file's, else 0644). */
+	mode?: number;
+	/** Abort with FILE_TOO_LARGE past this many bytes. */
+	max_bytes?: number;
+}
+export interface FileTarParams extends FilesBase {
+	/** One path: members are named from its basename; several: relative to `/`. */
+	paths: string[];
+}
+export interface FileWatchParams extends FilesPathParams {
+	/** Whole subtree (default true) or direct children only. */
+	recursive?: boolean;
+	/** Polling period (default 200 ms, 50–5000). */
+	interval_ms?: number;
+}
+export interface FileReadHeader {
+	size: number;
+}
+export type FileWriteResult = { ok: true; path: string; size_bytes: number } | { ok: false; error: WireError };
+export type FileWatchEvent =
+	| { type: 'created' | 'modified' | 'deleted'; path: string; is_dir: boolean; size_bytes?: number }
+	| { type: 'ready' };
+export interface FileWriteManyResult {
+	written: { path: string; size_bytes: number }[];
+	failed: { path: string; code: string; error: string }[];
+}
+
+// ------------------------------------------------------------------------------------------
+// Snapshots (agent/snapshots.ts)
+//
+// A snapshot is the sandbox's writable layer (its overlay upper dir), captured while the sandbox's
+// cgroup is frozen for the copy, stored on the host that took it (content-addressed files,
+// deduplicated across snapshots). Processes and memory are not captured (kind 'filesystem').
+// `sandbox.create {from_snapshot}` seeds a new sandbox from it.
+
+export interface SnapshotCreateParams {
+	/** Chosen by the control plane (its snapshot row id). Creating an existing id returns it. */
+	id: string;
+	sandbox_id: string;
+}
+export interface SnapshotInfo {
+	id: string;
+	sandbox_id: string;
+	kind: 'filesystem';
+	template: string;
+	/** Content address of the template's lower layer when it was taken. */
+	template_hash: string;
+	created_at: string;
+	/** Sum of the regular files' sizes in the writable layer. */
+	size_bytes: number;
+	/** Bytes this snapshot added to the store (files no earlier snapshot had). */
+	stored_bytes: number;
+	files: number;
+	/** sha256 over paths, metadata and file hashes: equal for identical layers. */
+	content_hash: string;
+	/** How long the sandbox's processes were frozen for the copy. */
+	freeze_ms: number;
+	duration_ms: number;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -354,6 +577,28 @@ export interface Methods {
 	'process.logs': { params: ProcessLogsParams; result: ProcessLogsResult };
 	'template.list': { params: Empty; result: { templates: TemplateInfo[] } };
 	'template.ensure': { params: { id: string; wait?: boolean }; result: TemplateEnsureResult; progress: TemplateProgressEvent };
+	'pty.create': { params: PtyCreateParams; result: PtySessionInfo };
+	'pty.resize': { params: { sandbox_id: string; session_id: string; cols: number; rows: number }; result: PtySessionInfo };
+	'pty.kill': { params: { sandbox_id: string; session_id: string }; result: { killed: boolean } };
+	'pty.list': { params: { sandbox_id: string }; result: { sessions: PtySessionInfo[] } };
+	'files.list': { params: FilesPathParams & { limit?: number }; result: { path: string; entries: FileInfo[]; truncated: boolean } };
+	'files.stat': { params: FilesPathParams; result: FileInfo };
+	'files.tree': { params: FilesPathParams & { depth?: number; limit?: number }; result: { tree: FileTreeNode; count: number; truncated: boolean } };
+	'files.mkdir': { params: FilesPathParams & { parents?: boolean; mode?: number }; result: { path: string; created: boolean } };
+	'files.move': { params: FilesBase & { from: string; to: string; overwrite?: boolean }; result: { from: string; to: string } };
+	'files.copy': { params: FilesBase & { from: string; to: string; overwrite?: boolean; recursive?: boolean }; result: { from: string; to: string } };
+	'files.chmod': { params: FilesPathParams & { mode: number }; result: FileInfo };
+	'files.delete': { params: FilesPathParams & { recursive?: boolean }; result: { path: string; deleted: boolean } };
+	/** All or nothing: temps beside each target, renamed into place only when every file is staged. */
+	'files.write_many': { params: FilesBase & { files: { path: string; content_b64: string }[] }; result: FileWriteManyResult };
+	'desktop.start': { params: DesktopStartParams; result: DesktopInfo };
+	'desktop.stop': { params: { sandbox_id: string }; result: { stopped: boolean } };
+	'desktop.status': { params: { sandbox_id: string }; result: DesktopInfo };
+	'desktop.action': { params: { sandbox_id: string; action: DesktopAction }; result: DesktopActionResult };
+	'snapshot.create': { params: SnapshotCreateParams; result: SnapshotInfo };
+	'snapshot.get': { params: { id: string }; result: SnapshotInfo };
+	'snapshot.list': { params: Empty; result: { snapshots: SnapshotInfo[]; stored_bytes: number } };
+	'snapshot.delete': { params: { id: string }; result: { deleted: boolean } };
 	'channel.open': { params: ChannelOpenParams; result: Empty };
 	'agent.ping': { params: Empty; result: { time: number } };
 }
@@ -380,6 +625,8 @@ export interface Events {
 	'template.progress': TemplateProgressEvent;
 	'template.ready': { id: string; hash: string };
 	'template.failed': { id: string; hash: string; error: string };
+	/** A PTY session ended (its shell exited, pty.kill, idle timeout, or the sandbox went away). */
+	'pty.exited': { sandbox_id: string; session_id: string; exit_code: number | null; signal?: string | null; reason: PtyEndReason };
 }
 export type EventName = keyof Events;
 

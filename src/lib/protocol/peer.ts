@@ -526,7 +526,8 @@ export class Channel extends Duplex {
 			this.peer.sendMessage({
 				t: 'ch.close',
 				ch: this.id,
-				error: err ? { code: 'CHANNEL_ERROR', message: err.message } : undefined
+				// A HandlerError's code travels (file channels end with NOT_FOUND, FILE_TOO_LARGE…).
+				error: err ? { code: err instanceof HandlerError ? err.code : 'CHANNEL_ERROR', message: err.message } : undefined
 			});
 		}
 		this.peer.forgetChannel(this.id);

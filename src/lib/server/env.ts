@@ -16,7 +16,13 @@ const schema = z.object({
 	HANGAR_LOGIN_RATE_LIMIT: z.coerce.number().int().positive().default(10),
 	HANGAR_SIGNUP_RATE_LIMIT: z.coerce.number().int().positive().default(30),
 	HANGAR_SANDBOX_CREATE_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
-	HANGAR_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(1000)
+	HANGAR_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().default(1000),
+	// Billing: meter pass interval, price list (JSON, credits per unit), starting grant, expiry, enforcement.
+	HANGAR_METER_INTERVAL_MS: z.coerce.number().int().min(50).default(5000),
+	HANGAR_PRICES: z.string().optional(),
+	HANGAR_STARTING_CREDITS: z.coerce.number().min(0).default(100),
+	HANGAR_CREDIT_EXPIRY_DAYS: z.coerce.number().int().min(1).default(180),
+	HANGAR_CREDITS_ENFORCE: z.enum(['0', '1']).default('1')
 });
 
 function load() {

@@ -32,6 +32,11 @@ function instanceKey(): Buffer {
 	return key;
 }
 
+/** A key for HMAC signatures (preview tokens…), derived from the instance key per purpose. */
+export function hmacKey(purpose: string): Buffer {
+	return crypto.createHmac('sha256', instanceKey()).update(`hangar-hmac:${purpose}`).digest();
+}
+
 export function seal(plaintext: string): string {
 	const iv = crypto.randomBytes(12);
 	const cipher = crypto.createCipheriv('aes-256-gcm', instanceKey(), iv);

@@ -5,6 +5,7 @@ import { env } from '../env';
 import { ApiError, validationError } from '../http/errors';
 import { dummyHash, hashPassword, verifyPassword } from '../auth/password';
 import { slugify, slugSuffix } from '../slug';
+import { openAccount } from '../billing/ledger';
 import { z } from 'zod';
 
 export const signupSchema = z.object({
@@ -54,6 +55,8 @@ export async function signUp(input: SignupInput): Promise<{ user: User; organiza
 		await tx
 			.insert(project)
 			.values({ organizationId: org.id, workspaceId: ws.id, name: 'Default', slug: 'default', isDefault: true });
+		// Credits account with the starting grant (HANGAR_STARTING_CREDITS), in the same transaction.
+		await openAccount(tx, org.id);
 		return { user: u, organizationId: org.id };
 	});
 }

@@ -9,6 +9,8 @@ export const SCOPES = [
 	'domains:write',
 	'data:write',
 	'usage:read',
+	// Hangar: quotas and budget alerts written by API keys (credits are added by people).
+	'billing:write',
 	'audit:read',
 	'previews:write',
 	'storage:read',

@@ -137,6 +137,17 @@ async function handleEvent(hostId: string, name: keyof Events, data: unknown) {
 				resourceId: row.id,
 				data: { sandbox_id: row.id, pid: d.pid, name: d.name, exit_code: d.exit_code, signal: d.signal ?? null }
 			});
+			// A computer service's run: supervise it (dynamic import: that module depends on this one).
+			if (d.name.startsWith('service:')) {
+				const { onServiceProcessExited } = await import('../computers/services');
+				await onServiceProcessExited(d);
+			}
+			return;
+		}
+		case 'pty.exited': {
+			// Dynamic import: the terminals service depends on this module.
+			const { onPtyExited } = await import('../terminals/service');
+			await onPtyExited(data as Events['pty.exited']);
 			return;
 		}
 		case 'template.progress':

@@ -147,7 +147,7 @@ describe('hub', () => {
 				ch.end();
 			}
 		});
-		await expect(hub.openChannel('h1', 'pty', { sandbox_id: 's', cols: 80, rows: 24 })).rejects.toMatchObject({
+		await expect(hub.openChannel('h1', 'pty', { sandbox_id: 's', session_id: 'p', cols: 80, rows: 24 })).rejects.toMatchObject({
 			code: 'CHANNEL_KIND_UNSUPPORTED'
 		});
 		const ch = await hub.openChannel('h1', 'echo', {});

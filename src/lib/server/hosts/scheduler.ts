@@ -10,6 +10,8 @@ export interface PlacementRequest {
 	region?: string;
 	labels?: Record<string, string>;
 	memoryMb: number;
+	/** Only this host (a restore or fork must run where its snapshot is stored). */
+	hostId?: string;
 }
 
 /** Regions that have at least one registered host the organization may use. */
@@ -35,12 +37,18 @@ export async function placeSandbox(req: PlacementRequest): Promise<{ id: string;
 				or(isNull(host.organizationId), eq(host.organizationId, req.organizationId)),
 				eq(host.status, 'online'),
 				eq(host.draining, false),
-				req.region ? eq(host.region, req.region) : sql`true`
+				req.region ? eq(host.region, req.region) : sql`true`,
+				req.hostId ? eq(host.id, req.hostId) : sql`true`
 			)
 		);
 	const candidates = rows.filter(
 		(h) => isConnected(h.id) && Object.entries(req.labels ?? {}).every(([k, v]) => h.labels[k] === v)
 	);
+	if (!candidates.length && req.hostId) {
+		throw new ApiError(409, 'region_unavailable', 'the host that stores this snapshot is offline, draining or not available to you; retry when it is back', {
+			host_id: req.hostId
+		});
+	}
 	if (!candidates.length) {
 		throw new ApiError(409, 'region_unavailable', req.region ? `no host is available in region ${req.region}` : 'no host is available', {
 			region: req.region ?? null

@@ -12,8 +12,10 @@ export type ErrorCode =
 	| 'IDEMPOTENCY_CONFLICT'
 	| 'INTERNAL_ERROR'
 	| 'INSUFFICIENT_CREDITS'
+	| 'QUOTA_EXCEEDED'
 	| 'SANDBOX_NOT_RUNNING'
 	| 'SANDBOX_DESTROYED'
+	| 'COMPUTER_NOT_RUNNING'
 	| 'FORBIDDEN_PATH'
 	| 'FILE_TOO_LARGE'
 	| 'MISSING_FILE'
@@ -26,7 +28,10 @@ export type ErrorCode =
 	| 'PAYLOAD_TOO_LARGE'
 	| 'SIGNUP_CLOSED'
 	| 'UNSUPPORTED_MEDIA_TYPE'
-	| 'TIMEOUT';
+	| 'TIMEOUT'
+	| 'SNAPSHOT_QUOTA_EXCEEDED'
+	| 'SNAPSHOT_NOT_READY'
+	| 'invalid_scope';
 
 export class ApiError extends Error {
 	constructor(

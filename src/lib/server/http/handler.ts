@@ -5,6 +5,7 @@ import type { Scope } from '../auth/scopes';
 import { env } from '../env';
 import { ApiError, invalidToken } from './errors';
 import { claimKey, completeKey, releaseKey } from './idempotency';
+import { readText } from './validate';
 import { checkRate } from './rate-limit';
 import { errorResponse } from './respond';
 
@@ -45,7 +46,7 @@ export function api(options: ApiOptions, fn: (ctx: ApiContext) => Promise<Respon
 			let request = event.request;
 			const key = request.headers.get('idempotency-key');
 			if (key && MUTATING.has(request.method) && !options.streamingBody) {
-				const body = await request.text();
+				const body = await readText(request);
 				const scope = principal.apiKeyId ?? principal.userId ?? principal.organizationId;
 				const claim = await claimKey(scope, key, request.method, event.url.pathname + event.url.search, body);
 				if (claim.kind === 'replay') {

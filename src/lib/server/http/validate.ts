@@ -10,9 +10,36 @@ function fieldErrors(error: z.ZodError): Record<string, string[]> {
 	return out;
 }
 
+/** JSON bodies are capped well below the adapter's limit (which raw uploads need to be large). */
+export const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+/** Reads a body as text, answering 413 PAYLOAD_TOO_LARGE past `max` bytes without buffering more. */
+export async function readText(request: Request, max = MAX_JSON_BYTES): Promise<string> {
+	const declared = Number(request.headers.get('content-length') ?? '');
+	if (Number.isFinite(declared) && declared > max) throw tooLarge(max);
+	if (!request.body) return '';
+	const reader = request.body.getReader();
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	for (;;) {
+		const { value, done } = await reader.read();
+		if (done) break;
+		size += value.byteLength;
+		if (size > max) {
+			await reader.cancel().catch(() => {});
+			throw tooLarge(max);
+		}
+		chunks.push(value);
+	}
+	return Buffer.concat(chunks).toString('utf8');
+}
+
+const tooLarge = (max: number) =>
+	new ApiError(413, 'PAYLOAD_TOO_LARGE', `the request body is larger than ${Math.round(max / 1024 / 1024)} MiB; upload files with PUT /sandboxes/{id}/files/{path}`);
+
 /** Reads a JSON body (an empty body counts as `{}`, as the SDK sends type-less empty POSTs). */
 export async function readJson(request: Request): Promise<unknown> {
-	const text = await request.text();
+	const text = await readText(request);
 	if (!text.trim()) return {};
 	const type = request.headers.get('content-type') ?? '';
 	try {

@@ -3,6 +3,7 @@ import { db } from '../db';
 import { sandbox, type Sandbox, type SandboxState } from '../db/schema';
 import { emit } from '../events/service';
 import { ApiError } from '../http/errors';
+import { syncSandboxSegment } from '../billing/segments';
 
 /** Allowed transitions: from-state → to-states. */
 const ALLOWED: Record<SandboxState, SandboxState[]> = {
@@ -54,6 +55,8 @@ export async function transition(id: string, to: SandboxState, opts: TransitionO
 		.where(and(eq(sandbox.id, id), inArray(sandbox.state, from)))
 		.returning();
 	if (!row) return null;
+	// Usage metering: entering running opens a segment, leaving it closes the open one.
+	await syncSandboxSegment(row);
 	await emit({
 		organizationId: row.organizationId,
 		workspaceId: row.workspaceId,

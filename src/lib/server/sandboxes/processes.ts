@@ -2,7 +2,7 @@ import type { ProcessInfo, ProcessSignal } from '$lib/protocol';
 import type { Sandbox } from '../db/schema';
 import { emit } from '../events/service';
 import { agentCall } from '../hosts/connections';
-import { agentFailure, ensureRunning } from './service';
+import { agentFailure, ensureRunning, requireLive } from './service';
 
 export function toProcessDto(s: Sandbox, p: ProcessInfo) {
 	return {
@@ -43,12 +43,14 @@ export async function startProcess(s: Sandbox, input: { command: string; cwd?: s
 }
 
 export async function listProcesses(s: Sandbox) {
-	s = await ensureRunning(s);
+	// Reads neither resume a paused sandbox nor count as activity.
+	requireLive(s);
 	return (await call(() => agentCall(s.hostId!, 'process.list', { sandbox_id: s.id }))).processes;
 }
 
 export async function getProcess(s: Sandbox, pid: number) {
-	s = await ensureRunning(s);
+	// Reads neither resume a paused sandbox nor count as activity.
+	requireLive(s);
 	return call(() => agentCall(s.hostId!, 'process.get', { sandbox_id: s.id, pid }));
 }
 
@@ -70,6 +72,7 @@ export async function writeStdin(s: Sandbox, pid: number, input: { data?: string
 }
 
 export async function processLogs(s: Sandbox, pid: number, tail?: number) {
-	s = await ensureRunning(s);
+	// Reads neither resume a paused sandbox nor count as activity.
+	requireLive(s);
 	return call(() => agentCall(s.hostId!, 'process.logs', { sandbox_id: s.id, pid, tail }));
 }

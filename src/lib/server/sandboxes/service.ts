@@ -16,6 +16,7 @@ import { knownRegions, placeSandbox } from '../hosts/scheduler';
 import { mustTransition, transition } from './lifecycle';
 import { SIZES, DEFAULT_TIMEOUT_SEC, type SandboxCreateInput, type SizeName, type ExecInput, commandOf } from './schemas';
 import { defaultTemplateId, findTemplate } from './templates';
+import { admitSandbox, assertCredits } from '../billing/admission';
 import type { z } from 'zod';
 import type { sandboxListQuery, sandboxUpdateSchema } from './schemas';
 
@@ -167,7 +168,16 @@ export function agentFailure(err: unknown): ApiError {
  * it and marks it running. When the template is still being built on the host, answers at once
  * with `provisioning` and finishes in the background (progress arrives as events).
  */
-export async function createSandbox(actor: Actor, input: SandboxCreateInput): Promise<Sandbox> {
+export interface CreateOptions {
+	/** Place on this host only (restores and forks: the snapshot lives there). */
+	hostId?: string;
+	/** Seed the writable layer from this snapshot (its id on the agent). */
+	fromSnapshot?: string;
+	/** Extra data on the sandbox.created event (e.g. the snapshot it came from). */
+	eventData?: Record<string, unknown>;
+}
+
+export async function createSandbox(actor: Actor, input: SandboxCreateInput, opts: CreateOptions = {}): Promise<Sandbox> {
 	const orgId = actor.principal.organizationId;
 	const templateId = input.template_id ?? input.template ?? input.image ?? defaultTemplateId();
 	const template = findTemplate(templateId);
@@ -189,8 +199,10 @@ export async function createSandbox(actor: Actor, input: SandboxCreateInput): Pr
 			throw new ApiError(400, 'invalid_region', `unknown region ${input.region}`, { known_regions: regions });
 		}
 	}
+	// Billing admission: 402 without credits, 409/402 QUOTA_EXCEEDED over the external user's quota.
+	await admitSandbox(orgId, { externalUserId: input.external_user_id ?? null, diskMb: input.disk_mb ?? size.disk_mb });
 	const ownership = await resolveOwnership(orgId, input);
-	const placement = await placeSandbox({ organizationId: orgId, region: input.region, labels: input.labels, memoryMb: size.memory_mb });
+	const placement = await placeSandbox({ organizationId: orgId, region: input.region, labels: input.labels, memoryMb: size.memory_mb, hostId: opts.hostId });
 	const timeoutSec = input.timeout_sec ?? DEFAULT_TIMEOUT_SEC;
 	const envVars = input.env ?? {};
 
@@ -235,16 +247,16 @@ export async function createSandbox(actor: Actor, input: SandboxCreateInput): Pr
 		type: 'sandbox.created',
 		resourceType: 'sandbox',
 		resourceId: row.id,
-		data: { sandbox_id: row.id, template_id: templateId, size: sizeName, region: row.region, host_id: row.hostId }
+		data: { sandbox_id: row.id, template_id: templateId, size: sizeName, region: row.region, host_id: row.hostId, ...(opts.eventData ?? {}) }
 	});
 	await audit(auditActor(actor), { action: 'sandbox.created', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId, metadata: { template_id: templateId, size: sizeName } });
 
 	const started = Date.now();
 	try {
-		return await boot(row, envVars);
+		return await boot(row, envVars, opts.fromSnapshot);
 	} catch (err) {
 		if (err instanceof AgentError && err.code === 'TEMPLATE_NOT_READY') {
-			bootWhenTemplateReady(row, envVars, started).catch((e) => console.error('background boot failed', e));
+			bootWhenTemplateReady(row, envVars, started, opts.fromSnapshot).catch((e) => console.error('background boot failed', e));
 			return row;
 		}
 		const apiErr = agentFailure(err);
@@ -253,7 +265,7 @@ export async function createSandbox(actor: Actor, input: SandboxCreateInput): Pr
 	}
 }
 
-async function boot(row: Sandbox, envVars: Record<string, string>): Promise<Sandbox> {
+async function boot(row: Sandbox, envVars: Record<string, string>, fromSnapshot?: string): Promise<Sandbox> {
 	const result = await agentCall(
 		row.hostId!,
 		'sandbox.create',
@@ -263,7 +275,8 @@ async function boot(row: Sandbox, envVars: Record<string, string>): Promise<Sand
 			size: { cpus: row.cpuCount, memory_mb: row.memoryMb, pids_max: SANDBOX_SIZES[row.size as SizeName]?.pids_max ?? 512 },
 			env: envVars,
 			network: row.network,
-			hostname: row.slug ?? 'sandbox'
+			hostname: row.slug ?? 'sandbox',
+			...(fromSnapshot ? { from_snapshot: fromSnapshot } : {})
 		},
 		{ timeoutMs: env.HANGAR_SANDBOX_CREATE_TIMEOUT_MS }
 	);
@@ -289,7 +302,7 @@ async function boot(row: Sandbox, envVars: Record<string, string>): Promise<Sand
 }
 
 /** First use of a template on a host: build it (progress as events), then boot. */
-async function bootWhenTemplateReady(row: Sandbox, envVars: Record<string, string>, started: number) {
+async function bootWhenTemplateReady(row: Sandbox, envVars: Record<string, string>, started: number, fromSnapshot?: string) {
 	let lastEmit = 0;
 	const stop = onTemplateEvent((hostId, name, data) => {
 		if (hostId !== row.hostId || (data as { id?: string }).id !== row.templateId) return;
@@ -307,7 +320,7 @@ async function bootWhenTemplateReady(row: Sandbox, envVars: Record<string, strin
 	});
 	try {
 		await agentCall(row.hostId!, 'template.ensure', { id: row.templateId, wait: true }, { timeoutMs: 30 * 60_000 });
-		await boot(row, envVars);
+		await boot(row, envVars, fromSnapshot);
 	} catch (err) {
 		const apiErr = agentFailure(err);
 		await transition(row.id, 'error', { from: ['provisioning'], patch: { lastError: apiErr.message }, eventData: { reason: apiErr.message, after_ms: Date.now() - started } });
@@ -376,6 +389,7 @@ export async function pauseSandbox(actor: Actor | null, row: Sandbox, reason = '
 export async function resumeSandbox(actor: Actor | null, row: Sandbox): Promise<Sandbox> {
 	if (row.state === 'running') return row;
 	if (row.state !== 'paused') throw notRunning(row);
+	await assertCredits(row.organizationId);
 	try {
 		await agentCall(row.hostId!, 'sandbox.resume', { id: row.id });
 	} catch (err) {
@@ -419,6 +433,12 @@ export async function ensureRunning(row: Sandbox): Promise<Sandbox> {
 	if (row.state === 'paused') row = await resumeSandbox(null, row);
 	if (row.state !== 'running') throw notRunning(row);
 	touch(row);
+	return row;
+}
+
+/** For reads that the agent answers without entering the sandbox: running or paused. */
+export function requireLive(row: Sandbox): Sandbox {
+	if (row.state !== 'running' && row.state !== 'paused') throw notRunning(row);
 	return row;
 }
 

@@ -4,8 +4,8 @@ import { ticket } from '../db/schema';
 import { randomToken, sha256Hex } from '../auth/crypto';
 import type { Principal } from '../auth/principal';
 
-export type TicketKind = 'sse' | 'terminal' | 'desktop' | 'exec';
-const PREFIX: Record<TicketKind, string> = { sse: 'sset_', terminal: 'tkt_', desktop: 'dtk_', exec: 'exec_' };
+export type TicketKind = 'sse' | 'terminal' | 'desktop' | 'exec' | 'file';
+const PREFIX: Record<TicketKind, string> = { sse: 'sset_', terminal: 'tkt_', desktop: 'dtk_', exec: 'exec_', file: 'ftk_' };
 
 /** Mints a single-use ticket standing for the principal (for URLs a browser opens). */
 export async function mintTicket(

@@ -7,6 +7,16 @@ export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer
 const routes = new Map<string, UpgradeHandler>();
 const KEY = Symbol.for('hangar.ws.upgrade');
 
+/** Picks a handler from the request itself (e.g. preview hosts, routed by Host header), or null. */
+export type UpgradeMatcher = (req: IncomingMessage, url: URL) => UpgradeHandler | null;
+const matchers: UpgradeMatcher[] = [];
+
+/** Registers a matcher consulted before the exact paths. */
+export function registerWsMatcher(matcher: UpgradeMatcher): void {
+	matchers.push(matcher);
+	(globalThis as Record<symbol, unknown>)[KEY] = route;
+}
+
 /** Registers a WebSocket endpoint by exact path (server.js and the vite dev plugin call the router). */
 export function registerWsRoute(path: string, handler: UpgradeHandler): void {
 	routes.set(path, handler);
@@ -15,7 +25,7 @@ export function registerWsRoute(path: string, handler: UpgradeHandler): void {
 
 function route(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
 	const url = new URL(req.url ?? '/', 'http://localhost');
-	const handler = routes.get(url.pathname);
+	const handler = matchers.reduce<UpgradeHandler | null>((h, m) => h ?? m(req, url), null) ?? routes.get(url.pathname);
 	if (!handler) {
 		rejectUpgrade(socket, 404, 'no such WebSocket endpoint');
 		return false;

@@ -5,6 +5,8 @@ import type { SandboxTabProps } from '../types';
 import OverviewTab from './OverviewTab.svelte';
 import TerminalTab from '../TerminalTab.svelte';
 import FilesTab from '../FilesTab.svelte';
+import PreviewsTab from '../PreviewsTab.svelte';
+import SnapshotsTab from '../SnapshotsTab.svelte';
 
 export interface SandboxTab {
 	/** Also the `?tab=` value in the URL. */
@@ -16,5 +18,7 @@ export interface SandboxTab {
 export const SANDBOX_TABS: SandboxTab[] = [
 	{ id: 'overview', label: 'Overview', component: OverviewTab },
 	{ id: 'terminal', label: 'Terminal', component: TerminalTab },
-	{ id: 'files', label: 'Files', component: FilesTab }
+	{ id: 'files', label: 'Files', component: FilesTab },
+	{ id: 'previews', label: 'Previews', component: PreviewsTab },
+	{ id: 'snapshots', label: 'Snapshots', component: SnapshotsTab }
 ];

@@ -4,3 +4,4 @@ export * from './sandboxes';
 export * from './events';
 export * from './snapshots';
 export * from './billing';
+export * from './computers';

@@ -114,82 +114,18 @@ async function main() {
 		results.exec_roundtrip = stats(rt);
 		await del(`/sandboxes/${s.id}`, key);
 
-		// Memory per idle sandbox: PSS of every process in each sandbox's memory cgroup.
+		// Memory per idle sandbox: PSS of every process in each sandbox's cgroup (with network the
+		// slirp4netns helper is one more process; warm-pool sandboxes have none).
 		await settle();
 		const idle = [];
 		for (let i = 0; i < 10; i++) idle.push((await post('/sandboxes', { template_id: 'host-minimal', network: true }, key)).data.id);
-		await new Promise((r) => setTimeout(r, 1000));
-		const pss = idle.map((id) => pssOfSandbox(id)).filter((x) => x !== null);
-		results.idle_sandbox_pss_kib = pss.length ? stats(pss) : 'cgroup not found';
+		await new Promise((r) => setTimeout(r, 1500));
+		const mem = sandboxMemory();
+		const withNet = mem.filter((m) => m.procs >= 3).map((m) => m.kib);
+		const noNet = mem.filter((m) => m.procs < 3).map((m) => m.kib);
+		results.idle_sandbox_pss_kib = withNet.length ? stats(withNet) : 'no sandbox cgroups found';
+		results.idle_sandbox_no_network_pss_kib = noNet.length ? stats(noNet) : null;
 		await Promise.all(idle.map((id) => del(`/sandboxes/${id}`, key)));
-
-		// Computers (desktop-host template; only when the host has the desktop packages).
-		if (spawnSync('sh', ['-c', 'command -v Xvnc && command -v xfwm4 && command -v xdotool && command -v import'], { stdio: 'ignore' }).status === 0) {
-			const t0 = performance.now();
-			const c = await post('/computers', { name: 'bench', resolution: { width: 1280, height: 800 } }, key);
-			results.computer_create_ms = +(performance.now() - t0).toFixed(1);
-			const shots = [];
-			const clicks = [];
-			for (let i = 0; i < N; i++) {
-				let t = performance.now();
-				const r = await fetch(`${base}/computers/${c.id}/desktop/screenshot`, { headers: { authorization: `Bearer ${key}` } });
-				await r.arrayBuffer();
-				shots.push(performance.now() - t);
-				t = performance.now();
-				await post(`/computers/${c.id}/desktop/click`, { x: 600 + (i % 50), y: 600 }, key);
-				clicks.push(performance.now() - t);
-			}
-			results.computer_screenshot = stats(shots);
-			results.computer_click = stats(clicks);
-			await del(`/computers/${c.id}`, key);
-		}
-
-		// Snapshots: capture time, freeze time and size vs the writable layer's size (1 MiB files of
-		// random data); an unchanged second snapshot (dedup); restore and fork → first command.
-		await settle();
-		const get = async (p) => (await (await fetch(base + p, { headers: { authorization: `Bearer ${key}` } })).json());
-		const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-		const takeSnapshot = async (id, comment) => {
-			const t = performance.now();
-			let snap = (await post(`/sandboxes/${id}/snapshots`, { comment }, key)).data;
-			while (snap.status === 'creating') {
-				await sleep(25);
-				snap = (await get(`/sandboxes/${id}/snapshots/${snap.id}`)).data;
-			}
-			const ms = performance.now() - t;
-			const ev = (await get(`/events?types=sandbox.snapshot.ready&resource_id=${id}&limit=500`)).data.find((e) => (e.data?.snapshot_id ?? e.snapshot_id) === snap.id);
-			const d = ev?.data ?? ev ?? {};
-			return { snap, ms, freeze_ms: d.freeze_ms, stored_bytes: d.stored_bytes };
-		};
-		results.snapshots = [];
-		for (const mb of (process.env.BENCH_SNAPSHOT_MB ?? '1,10,100').split(',').map(Number)) {
-			const s = (await post('/sandboxes', { template_id: 'host-minimal', timeout_sec: 1800 }, key)).data;
-			await post(`/sandboxes/${s.id}/exec`, { command: `mkdir -p /workspace/data && for i in $(seq 1 ${mb}); do head -c 1048576 /dev/urandom > /workspace/data/f$i; done`, timeout: 600 }, key);
-			const first = await takeSnapshot(s.id, `${mb} MiB`);
-			const second = await takeSnapshot(s.id, `${mb} MiB again`);
-			let t = performance.now();
-			const restored = (await post(`/sandboxes/${s.id}/restore/${first.snap.id}`, {}, key)).data;
-			await post(`/sandboxes/${restored.id}/exec`, { command: 'true' }, key);
-			const restoreMs = performance.now() - t;
-			t = performance.now();
-			const forked = (await post(`/sandboxes/${s.id}/fork`, {}, key)).data;
-			await post(`/sandboxes/${forked.id}/exec`, { command: 'true' }, key);
-			const forkMs = performance.now() - t;
-			results.snapshots.push({
-				layer_mib: mb,
-				size_bytes: first.snap.size_bytes,
-				snapshot_ms: +first.ms.toFixed(1),
-				freeze_ms: first.freeze_ms,
-				stored_bytes: first.stored_bytes,
-				unchanged_snapshot_ms: +second.ms.toFixed(1),
-				unchanged_stored_bytes: second.stored_bytes,
-				restore_to_first_command_ms: +restoreMs.toFixed(1),
-				restore_boot_ms: restored.boot_ms,
-				fork_live_to_first_command_ms: +forkMs.toFixed(1)
-			});
-			for (const id of [restored.id, forked.id, s.id]) await del(`/sandboxes/${id}`, key);
-			for (const sn of [first.snap, second.snap]) await del(`/sandboxes/${s.id}/snapshots/${sn.id}`, key);
-		}
 
 		fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 		fs.writeFileSync(path.join(root, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
@@ -207,7 +143,10 @@ async function main() {
 			}),
 			`| exec round trip (\`true\`) | ${results.exec_roundtrip.n} | ${results.exec_roundtrip.p50} | ${results.exec_roundtrip.p95} | ${results.exec_roundtrip.p99} | |`,
 			typeof results.idle_sandbox_pss_kib === 'object'
-				? `| idle sandbox memory (PSS, KiB) | ${results.idle_sandbox_pss_kib.n} | ${results.idle_sandbox_pss_kib.p50} | ${results.idle_sandbox_pss_kib.p95} | ${results.idle_sandbox_pss_kib.p99} | all processes in the sandbox's cgroup, incl. network helper |`
+				? `| idle sandbox memory with network (PSS, KiB) | ${results.idle_sandbox_pss_kib.n} | ${results.idle_sandbox_pss_kib.p50} | ${results.idle_sandbox_pss_kib.p95} | ${results.idle_sandbox_pss_kib.p99} | every process in the sandbox's cgroup, incl. slirp4netns |` +
+					(results.idle_sandbox_no_network_pss_kib
+						? `\n| idle sandbox memory without network (PSS, KiB) | ${results.idle_sandbox_no_network_pss_kib.n} | ${results.idle_sandbox_no_network_pss_kib.p50} | ${results.idle_sandbox_no_network_pss_kib.p95} | ${results.idle_sandbox_no_network_pss_kib.p99} | warm-pool sandboxes: bwrap + init |`
+						: '')
 				: `| idle sandbox memory | | | | | ${results.idle_sandbox_pss_kib} |`,
 			...(results.computer_screenshot
 				? [
@@ -236,18 +175,32 @@ async function main() {
 	}
 }
 
-function pssOfSandbox(id) {
-	const candidates = [`/sys/fs/cgroup/memory/hangar/${id}/cgroup.procs`, `/sys/fs/cgroup/hangar/${id}/cgroup.procs`];
-	const file = candidates.find((f) => fs.existsSync(f));
-	if (!file) return null;
-	let total = 0;
-	for (const pid of fs.readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
-		try {
-			const m = /Pss:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
-			if (m) total += Number(m[1]);
-		} catch {}
+/**
+ * PSS of every process in each sandbox cgroup of the agent(s) on this host
+ * (/sys/fs/cgroup/memory/hangar/<agent>/<sandbox> on v1, /sys/fs/cgroup/hangar/… on v2).
+ * Returns one entry per sandbox: {kib, procs}.
+ */
+function sandboxMemory() {
+	const roots = ['/sys/fs/cgroup/memory/hangar', '/sys/fs/cgroup/hangar'].filter((r) => fs.existsSync(r));
+	const out = [];
+	for (const root of roots) {
+		for (const agent of fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory())) {
+			for (const sb of fs.readdirSync(path.join(root, agent.name), { withFileTypes: true }).filter((d) => d.isDirectory())) {
+				const procs = path.join(root, agent.name, sb.name, 'cgroup.procs');
+				if (!fs.existsSync(procs)) continue;
+				const pids = fs.readFileSync(procs, 'utf8').split('\n').filter(Boolean);
+				let kib = 0;
+				for (const pid of pids) {
+					try {
+						const m = /Pss:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+						if (m) kib += Number(m[1]);
+					} catch {}
+				}
+				if (pids.length) out.push({ kib, procs: pids.length });
+			}
+		}
 	}
-	return total;
+	return out;
 }
 
 main().catch((e) => {

@@ -108,8 +108,10 @@ async function authenticateCookie(event: Parameters<Handle>[0]['event'], tenant:
 	}
 }
 
-export const handleError: HandleServerError = ({ error, event }) => {
+export const handleError: HandleServerError = ({ error, event, status, message }) => {
 	const requestId = event.locals?.requestId ?? 'unknown';
+	// Unknown pages are not server errors: no stack trace in the log.
+	if (status === 404) return { message, requestId };
 	console.error(`[${requestId}] ${event.request.method} ${event.url.pathname}`, error);
 	return { message: 'Internal error', requestId };
 };

@@ -217,6 +217,9 @@ async function connectOnce(row: Sandbox, t: PreviewTarget): Promise<Connected | 
 	}
 }
 
+/** The path form shares the dashboard's origin: its pages get a CSP sandbox unless told otherwise. */
+const sandboxedPathForm = () => process.env.HANGAR_PREVIEW_PATH_FORM !== 'unsafe';
+
 function previewCookie(t: PreviewTarget, token: string, expiresAt: Date, secure: boolean): string {
 	const maxAge = Math.max(1, Math.floor((expiresAt.getTime() - Date.now()) / 1000));
 	// Previews are embedded cross-site (dashboard iframes): SameSite=None needs Secure, which browsers
@@ -305,8 +308,10 @@ function downstreamHeaders(raw: string[], req: IncomingMessage, t: PreviewTarget
 	// scripts could call the API with a signed-in visitor's cookie. The CSP sandbox gives the
 	// document an opaque origin. HANGAR_PREVIEW_PATH_FORM=unsafe lifts it (trusted code only);
 	// the host form (its own origin) needs none of this.
-	if (t.prefix && process.env.HANGAR_PREVIEW_PATH_FORM !== 'unsafe') {
+	if (t.prefix && sandboxedPathForm()) {
 		out.push('Content-Security-Policy', 'sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads allow-pointer-lock');
+		// The app's own fetches now come from an opaque origin (`Origin: null`): let it read them.
+		if (req.headers.origin === 'null') out.push('Access-Control-Allow-Origin', 'null', 'Vary', 'Origin');
 	}
 	return out;
 }
@@ -346,6 +351,18 @@ export async function handlePreviewHttp(req: IncomingMessage, res: ServerRespons
 	const { access } = decision;
 	if (access.scope === 'read' && !READ_METHODS.has(method)) {
 		return sendPage(res, { status: 403, code: 'PREVIEW_READ_ONLY', title: 'This link is read-only', message: `A read-scope preview token allows viewing only (GET and HEAD); this ${method} request was refused.` });
+	}
+	// CORS preflight of a sandboxed path-form page calling its own app (see downstreamHeaders).
+	if (t.prefix && sandboxedPathForm() && method === 'OPTIONS' && req.headers.origin === 'null' && req.headers['access-control-request-method']) {
+		res.writeHead(204, {
+			'access-control-allow-origin': 'null',
+			'access-control-allow-methods': String(req.headers['access-control-request-method']),
+			'access-control-allow-headers': String(req.headers['access-control-request-headers'] ?? ''),
+			'access-control-max-age': '600',
+			vary: 'Origin'
+		});
+		res.end();
+		return;
 	}
 	const path = forwardPath(t, url);
 	// A token in the query of a page load: keep it in a cookie on this origin and drop it from the URL.

@@ -601,6 +601,8 @@ export async function watchChannel(p: ChannelKinds['file-watch'], ch: Channel): 
 				const [t, size, m, rel] = rec;
 				rec = [];
 				if (t === 'END') snapshotDone();
+				// Our own staging files of atomic writes are not the user's changes.
+				else if (/(^|\/)\.hangar-tmp-[^/]*$/.test(rel)) continue;
 				else if (cur.size < MAX_WATCH_ENTRIES) cur.set(rel, { t, s: Number(size) || 0, m });
 				else if (!gone) {
 					gone = true;

@@ -127,6 +127,74 @@ async function main() {
 		results.idle_sandbox_no_network_pss_kib = noNet.length ? stats(noNet) : null;
 		await Promise.all(idle.map((id) => del(`/sandboxes/${id}`, key)));
 
+		// Computers (desktop-host template; only when the host has the desktop packages).
+		if (spawnSync('sh', ['-c', 'command -v Xvnc && command -v xfwm4 && command -v xdotool && command -v import'], { stdio: 'ignore' }).status === 0) {
+			const t0 = performance.now();
+			const c = await post('/computers', { name: 'bench', resolution: { width: 1280, height: 800 } }, key);
+			results.computer_create_ms = +(performance.now() - t0).toFixed(1);
+			const shots = [];
+			const clicks = [];
+			for (let i = 0; i < N; i++) {
+				let t = performance.now();
+				const r = await fetch(`${base}/computers/${c.id}/desktop/screenshot`, { headers: { authorization: `Bearer ${key}` } });
+				await r.arrayBuffer();
+				shots.push(performance.now() - t);
+				t = performance.now();
+				await post(`/computers/${c.id}/desktop/click`, { x: 600 + (i % 50), y: 600 }, key);
+				clicks.push(performance.now() - t);
+			}
+			results.computer_screenshot = stats(shots);
+			results.computer_click = stats(clicks);
+			await del(`/computers/${c.id}`, key);
+		}
+
+		// Snapshots: capture time, freeze time and size vs the writable layer's size (1 MiB files of
+		// random data); an unchanged second snapshot (dedup); restore and fork → first command.
+		await settle();
+		const get = async (p) => (await (await fetch(base + p, { headers: { authorization: `Bearer ${key}` } })).json());
+		const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+		const takeSnapshot = async (id, comment) => {
+			const t = performance.now();
+			let snap = (await post(`/sandboxes/${id}/snapshots`, { comment }, key)).data;
+			while (snap.status === 'creating') {
+				await sleep(25);
+				snap = (await get(`/sandboxes/${id}/snapshots/${snap.id}`)).data;
+			}
+			const ms = performance.now() - t;
+			const ev = (await get(`/events?types=sandbox.snapshot.ready&resource_id=${id}&limit=500`)).data.find((e) => (e.data?.snapshot_id ?? e.snapshot_id) === snap.id);
+			const d = ev?.data ?? ev ?? {};
+			return { snap, ms, freeze_ms: d.freeze_ms, stored_bytes: d.stored_bytes };
+		};
+		results.snapshots = [];
+		for (const mb of (process.env.BENCH_SNAPSHOT_MB ?? '1,10,100').split(',').map(Number)) {
+			const s = (await post('/sandboxes', { template_id: 'host-minimal', timeout_sec: 1800 }, key)).data;
+			await post(`/sandboxes/${s.id}/exec`, { command: `mkdir -p /workspace/data && for i in $(seq 1 ${mb}); do head -c 1048576 /dev/urandom > /workspace/data/f$i; done`, timeout: 600 }, key);
+			const first = await takeSnapshot(s.id, `${mb} MiB`);
+			const second = await takeSnapshot(s.id, `${mb} MiB again`);
+			let t = performance.now();
+			const restored = (await post(`/sandboxes/${s.id}/restore/${first.snap.id}`, {}, key)).data;
+			await post(`/sandboxes/${restored.id}/exec`, { command: 'true' }, key);
+			const restoreMs = performance.now() - t;
+			t = performance.now();
+			const forked = (await post(`/sandboxes/${s.id}/fork`, {}, key)).data;
+			await post(`/sandboxes/${forked.id}/exec`, { command: 'true' }, key);
+			const forkMs = performance.now() - t;
+			results.snapshots.push({
+				layer_mib: mb,
+				size_bytes: first.snap.size_bytes,
+				snapshot_ms: +first.ms.toFixed(1),
+				freeze_ms: first.freeze_ms,
+				stored_bytes: first.stored_bytes,
+				unchanged_snapshot_ms: +second.ms.toFixed(1),
+				unchanged_stored_bytes: second.stored_bytes,
+				restore_to_first_command_ms: +restoreMs.toFixed(1),
+				restore_boot_ms: restored.boot_ms,
+				fork_live_to_first_command_ms: +forkMs.toFixed(1)
+			});
+			for (const id of [restored.id, forked.id, s.id]) await del(`/sandboxes/${id}`, key);
+			for (const sn of [first.snap, second.snap]) await del(`/sandboxes/${s.id}/snapshots/${sn.id}`, key);
+		}
+
 		fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 		fs.writeFileSync(path.join(root, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
 		const md = [

@@ -88,6 +88,18 @@ test('live desktop: frames, take over, type from the browser into the terminal, 
 		.toBe('from-the-browser\n');
 	await screenshot(page, 'computer-taken-over');
 
+	// Clipboard both ways through the live view (while the person holds control).
+	type Hook = { clipboard(): string; paste(t: string): void };
+	const hook = (fn: string, arg?: string) =>
+		page.evaluate(([cid, f, a]) => {
+			const h = (window as unknown as { __hangarDesktops: Record<string, Hook> }).__hangarDesktops[cid!];
+			return f === 'paste' ? (h.paste(a!), '') : h.clipboard();
+		}, [id, fn, arg] as const);
+	await hook('paste', 'from-browser-clipboard');
+	await expect.poll(async () => (await api(page, 'GET', `/computers/${id}/desktop/clipboard`)).text, { timeout: 10_000 }).toBe('from-browser-clipboard');
+	await api(page, 'POST', `/computers/${id}/exec`, { command: 'printf from-desktop-clipboard | DISPLAY=:1 xclip -selection clipboard -i' });
+	await expect.poll(() => hook('clipboard'), { timeout: 10_000 }).toBe('from-desktop-clipboard');
+
 	await page.getByTestId('hand-back').click();
 	await expect(page.getByTestId('control-indicator')).toHaveAttribute('data-holder', 'agent');
 	await expect(view).toHaveAttribute('data-view-only', 'true');

@@ -8,6 +8,7 @@
 // After: binary frames both ways. Browser → desktop bytes go through an RFB parser that drops
 // input (key, pointer, clipboard, resize) unless this connection may act: not read-only and a
 // person holds control (POST /computers/{id}/control {holder:'user'}). Watchers stay view-only.
+import { binarySender } from '../ws/backpressure';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket } from 'ws';
@@ -84,23 +85,7 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
 	poll.unref();
 	const filter = new RfbInputFilter(() => !readOnly && holder === 'user');
 
-	let inflight = 0;
-	let paused = false;
-	ch.on('data', (b: Buffer) => {
-		if (ws.readyState !== ws.OPEN) return;
-		inflight += b.length;
-		ws.send(b, { binary: true }, () => {
-			inflight -= b.length;
-			if (paused && inflight <= WS_LOW_WATER) {
-				paused = false;
-				ch.resume();
-			}
-		});
-		if (!paused && inflight > WS_HIGH_WATER) {
-			paused = true;
-			ch.pause();
-		}
-	});
+	ch.on('data', binarySender(ws, ch, WS_HIGH_WATER, WS_LOW_WATER));
 	const close = (code: number, reason: string) => {
 		if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
 	};

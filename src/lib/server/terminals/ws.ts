@@ -10,6 +10,7 @@
 // sends {"type":"ready", session_id, sandbox_id, cols, rows, replay_bytes} first, then the
 // scrollback and live output as binary frames, {"type":"exit","code","signal"} when the shell
 // exits (then closes 1000), and {"type":"error","message"} for a failed control request.
+import { binarySender } from '../ws/backpressure';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
@@ -85,29 +86,13 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
 function bridge(ws: WebSocket, ch: Channel, row: Sandbox, sessionId: string): void {
 	ws.binaryType = 'nodebuffer';
 	const decoder = new PtyFrameDecoder();
-	let inflight = 0;
-	let paused = false;
 	let exited = false;
 	let alive = true;
 
 	const sendJson = (o: unknown) => {
 		if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(o));
 	};
-	const sendOutput = (b: Buffer) => {
-		if (ws.readyState !== ws.OPEN) return;
-		inflight += b.length;
-		ws.send(b, { binary: true }, () => {
-			inflight -= b.length;
-			if (paused && inflight <= WS_LOW_WATER) {
-				paused = false;
-				ch.resume();
-			}
-		});
-		if (!paused && inflight > WS_HIGH_WATER) {
-			paused = true;
-			ch.pause();
-		}
-	};
+	const sendOutput = binarySender(ws, ch, WS_HIGH_WATER, WS_LOW_WATER);
 
 	ch.on('data', (chunk: Buffer) => {
 		let messages;

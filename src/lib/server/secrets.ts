@@ -44,10 +44,21 @@ export function seal(plaintext: string): string {
 	return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
 }
 
+/** ChaCha20-Poly1305 sealing (deployment env vars, as the contract specifies); form v2.<nonce>.<tag>.<ciphertext>. */
+export function sealChaCha(plaintext: string): string {
+	const iv = crypto.randomBytes(12);
+	const cipher = crypto.createCipheriv('chacha20-poly1305', instanceKey(), iv, { authTagLength: 16 });
+	const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+	return ['v2', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), ct.toString('base64url')].join('.');
+}
+
 export function unseal(sealed: string): string {
 	const [v, iv, tag, ct] = sealed.split('.');
-	if (v !== 'v1' || !iv || !tag || ct === undefined) throw new Error('unknown sealed format');
-	const decipher = crypto.createDecipheriv('aes-256-gcm', instanceKey(), Buffer.from(iv, 'base64url'));
+	if ((v !== 'v1' && v !== 'v2') || !iv || !tag || ct === undefined) throw new Error('unknown sealed format');
+	const decipher =
+		v === 'v2'
+			? crypto.createDecipheriv('chacha20-poly1305', instanceKey(), Buffer.from(iv, 'base64url'), { authTagLength: 16 })
+			: crypto.createDecipheriv('aes-256-gcm', instanceKey(), Buffer.from(iv, 'base64url'));
 	decipher.setAuthTag(Buffer.from(tag, 'base64url'));
 	return Buffer.concat([decipher.update(Buffer.from(ct, 'base64url')), decipher.final()]).toString('utf8');
 }

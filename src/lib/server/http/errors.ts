@@ -31,7 +31,10 @@ export type ErrorCode =
 	| 'TIMEOUT'
 	| 'SNAPSHOT_QUOTA_EXCEEDED'
 	| 'SNAPSHOT_NOT_READY'
-	| 'invalid_scope';
+	| 'invalid_scope'
+	| 'VERSION_NOT_READY'
+	| 'ARTIFACT_GONE'
+	| 'UNSUPPORTED';
 
 export class ApiError extends Error {
 	constructor(

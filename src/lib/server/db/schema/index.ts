@@ -5,3 +5,4 @@ export * from './events';
 export * from './snapshots';
 export * from './billing';
 export * from './computers';
+export * from './deployments';

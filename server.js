@@ -15,8 +15,8 @@ const hangar = () => globalThis[Symbol.for('hangar.server')];
 
 const server = http.createServer((req, res) => {
 	req.headers['x-hangar-proto'] = req.socket.encrypted ? 'https' : 'http';
-	// Preview hosts (<port>-<sandbox>.preview.<base>) and /preview/<sandbox>/<port>/: the raw proxy.
-	if (globalThis[Symbol.for('hangar.preview.http')]?.(req, res)) return;
+	// Preview URLs and deployment URLs (apps): raw routes before SvelteKit (src/lib/server/http/raw.ts).
+	if (globalThis[Symbol.for('hangar.raw.http')]?.(req, res)) return;
 	// API clients (SDKs, curl) send no Origin header. SvelteKit's CSRF check refuses form-typed
 	// bodies without one; mark such API requests as same-origin so uploads work, and tell hooks
 	// the header was added so a cookie alone never authorizes them.

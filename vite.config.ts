@@ -7,9 +7,9 @@ function hangarWebSockets(): Plugin {
 	return {
 		name: 'hangar-websockets',
 		configureServer(server) {
-			// Preview hosts and /preview/… paths go to the raw proxy (registered once hooks load).
+			// Preview and deployment URLs go to the raw routes (registered once hooks load).
 			server.middlewares.use((req, res, next) => {
-				const preview = (globalThis as Record<symbol, unknown>)[Symbol.for('hangar.preview.http')] as
+				const preview = (globalThis as Record<symbol, unknown>)[Symbol.for('hangar.raw.http')] as
 					| ((req: unknown, res: unknown) => boolean)
 					| undefined;
 				if (!preview?.(req, res)) next();

@@ -9,8 +9,9 @@ import { checkRate } from '$lib/server/http/rate-limit';
 import { errorResponse } from '$lib/server/http/respond';
 import { env } from '$lib/server/env';
 import { ensureStarted } from '$lib/server/startup';
-// Registers the preview proxy with server.js and the WebSocket router (it runs before SvelteKit).
+// Registers preview and deployment URLs with server.js and the WebSocket router (before SvelteKit).
 import '$lib/server/previews/entry';
+import '$lib/server/deployments/entry';
 
 // SSE routes that browsers open with EventSource, which cannot send headers: `?ticket=sset_…`.
 const TICKET_PATHS = /\/(events|stream|watch|logs)(\/|$)/;

@@ -9,3 +9,4 @@ import './terminals/ws';
 import './computers/ws';
 import './computers/services';
 import './webhooks/service';
+import './deployments/sweeper';

@@ -22,6 +22,8 @@ export interface PreviewTarget {
 	prefix: string;
 	/** Path form only: the URL lacked the slash after the port (redirect to add it). */
 	needsSlash: boolean;
+	/** A header identifying the response (default `X-Hangar-Preview: <sandbox>:<port>`). */
+	responseTag?: { name: string; value: string };
 }
 
 export const previewDomain = () => (process.env.HANGAR_PREVIEW_DOMAIN ?? '').trim().replace(/^\.+|\.+$/g, '').toLowerCase();

@@ -1,14 +1,10 @@
-// Hooks the preview proxy into the HTTP server before SvelteKit (raw Node request/response, so
-// bodies stream in both directions with no size limit) and into the WebSocket router.
-//
-// server.js (and the vite dev plugin) call `globalThis[Symbol.for('hangar.preview.http')](req, res)`
-// for every request; it answers true when the request is a preview request and it took it.
+// Hooks the preview proxy into the raw HTTP routes (before SvelteKit, see http/raw.ts) and into
+// the WebSocket router.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ensureStarted } from '../startup';
 import { registerWsMatcher, rejectUpgrade } from '../ws';
 import { matchPreview } from './config';
-
-const HTTP_KEY = Symbol.for('hangar.preview.http');
+import { registerRawHttp } from '../http/raw';
 
 function takeHttp(req: IncomingMessage, res: ServerResponse): boolean {
 	const target = matchPreview(req.headers.host, req.url);
@@ -27,7 +23,7 @@ function takeHttp(req: IncomingMessage, res: ServerResponse): boolean {
 	return true;
 }
 
-(globalThis as Record<symbol, unknown>)[HTTP_KEY] = takeHttp;
+registerRawHttp(takeHttp);
 
 registerWsMatcher((req) => {
 	const target = matchPreview(req.headers.host, req.url);

@@ -303,7 +303,8 @@ function downstreamHeaders(raw: string[], req: IncomingMessage, t: PreviewTarget
 		}
 		out.push(k, v);
 	}
-	out.push('X-Hangar-Preview', `${t.sandboxId}:${t.port}`);
+	if (t.responseTag) out.push(t.responseTag.name, t.responseTag.value);
+	else out.push('X-Hangar-Preview', `${t.sandboxId}:${t.port}`);
 	// The path form is served from the dashboard's own origin: without a sandbox the app's
 	// scripts could call the API with a signed-in visitor's cookie. The CSP sandbox gives the
 	// document an opaque origin. HANGAR_PREVIEW_PATH_FORM=unsafe lifts it (trusted code only);
@@ -316,7 +317,7 @@ function downstreamHeaders(raw: string[], req: IncomingMessage, t: PreviewTarget
 	return out;
 }
 
-function sendPage(res: ServerResponse, spec: PageSpec): void {
+export function sendPage(res: ServerResponse, spec: PageSpec): void {
 	if (res.headersSent) {
 		res.destroy();
 		return;
@@ -378,7 +379,15 @@ export async function handlePreviewHttp(req: IncomingMessage, res: ServerRespons
 	}
 	const conn = await connect(access, t);
 	if (!conn.ok) return sendPage(res, conn.page);
-	const ch = conn.ch;
+	pipeHttp(req, res, conn.ch, t, path);
+}
+
+/**
+ * Speaks HTTP/1.1 to the app over an agent channel (a byte stream to its port) and streams the
+ * answer back: used by previews and by dynamic deployments.
+ */
+export function pipeHttp(req: IncomingMessage, res: ServerResponse, ch: Channel, t: PreviewTarget, path: string): void {
+	const method = (req.method ?? 'GET').toUpperCase();
 	ch.on('error', () => undefined);
 
 	const headers = upstreamHeaders(req, t, false);
@@ -417,7 +426,7 @@ export async function handlePreviewHttp(req: IncomingMessage, res: ServerRespons
 }
 
 /** Answers an upgrade request with an HTML error and closes the socket. */
-function refuseUpgrade(socket: Duplex, spec: PageSpec): void {
+export function refuseUpgrade(socket: Duplex, spec: PageSpec): void {
 	if (socket.destroyed) return;
 	const body = errorPage(spec);
 	socket.end(
@@ -433,12 +442,16 @@ export async function handlePreviewUpgrade(req: IncomingMessage, socket: Duplex,
 	if (!decision.ok) return refuseUpgrade(socket, decision.page);
 	const conn = await connect(decision.access, t);
 	if (!conn.ok) return refuseUpgrade(socket, conn.page);
-	const ch = conn.ch;
+	pipeUpgrade(req, socket, head, conn.ch, t, forwardPath(t, url));
+}
+
+/** Forwards an upgrade (WebSocket) request over an agent channel, then pipes both ways. */
+export function pipeUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, ch: Channel, t: PreviewTarget, path: string): void {
 	if (socket.destroyed) {
 		ch.destroy();
 		return;
 	}
-	const lines = [`${req.method ?? 'GET'} ${forwardPath(t, url)} HTTP/1.1`, ...upstreamHeaders(req, t, true).map(([k, v]) => `${k}: ${v}`)];
+	const lines = [`${req.method ?? 'GET'} ${path} HTTP/1.1`, ...upstreamHeaders(req, t, true).map(([k, v]) => `${k}: ${v}`)];
 	ch.write(`${lines.join('\r\n')}\r\n\r\n`);
 	if (head?.length) ch.write(head);
 	const done = () => {

@@ -1,0 +1,103 @@
+// Background work for deployments: the runtime reconciler, failing builds whose replica died,
+// and retention (archive old versions, then collect artifacts no live version uses).
+import os from 'node:os';
+import { and, desc, eq, inArray, isNull, like, lt, ne, or } from 'drizzle-orm';
+import { db } from '../db';
+import { deploymentBlob, deploymentRoute, deploymentVersion } from '../db/schema';
+import { onStart, onStop } from '../startup';
+import { failOrphanedBuilds, REPLICA_ID } from './build';
+import { reconcileOnce } from './runtime';
+import { protectedArtifacts } from './service';
+import { removeBlob } from './store';
+
+const num = (v: string | undefined, d: number) => (v !== undefined && v !== '' && Number.isFinite(Number(v)) ? Number(v) : d);
+export const retention = () => ({
+	keepVersions: num(process.env.HANGAR_DEPLOY_KEEP_VERSIONS, 20),
+	artifactMs: num(process.env.HANGAR_DEPLOY_ARTIFACT_RETENTION_DAYS, 30) * 86_400_000
+});
+
+/**
+ * Archives ready versions beyond the newest `keepVersions` of each deployment (never one an
+ * environment serves or would roll back to), then removes blobs that only archived (or no)
+ * versions use once the newest of those was archived longer ago than the retention period.
+ */
+export async function gcOnce(now = new Date()): Promise<{ archived: number; removed: number }> {
+	const { keepVersions, artifactMs } = retention();
+	const routes = await db.select().from(deploymentRoute);
+	const pinned = new Set<string>();
+	for (const r of routes) {
+		pinned.add(r.versionId);
+		if (r.previousVersionId) pinned.add(r.previousVersionId);
+	}
+	let archived = 0;
+	const deps = await db.selectDistinct({ id: deploymentVersion.deploymentId }).from(deploymentVersion).where(eq(deploymentVersion.state, 'ready'));
+	for (const d of deps) {
+		const ready = await db
+			.select({ id: deploymentVersion.id })
+			.from(deploymentVersion)
+			.where(and(eq(deploymentVersion.deploymentId, d.id), eq(deploymentVersion.state, 'ready')))
+			.orderBy(desc(deploymentVersion.versionNumber));
+		const old = ready.slice(keepVersions).filter((v) => !pinned.has(v.id));
+		if (old.length) {
+			await db
+				.update(deploymentVersion)
+				.set({ state: 'archived', archivedAt: now, updatedAt: now })
+				.where(and(inArray(deploymentVersion.id, old.map((v) => v.id)), eq(deploymentVersion.state, 'ready')));
+			archived += old.length;
+		}
+	}
+
+	const keep = await protectedArtifacts();
+	const blobs = await db.select().from(deploymentBlob).where(isNull(deploymentBlob.deletedAt));
+	let removed = 0;
+	for (const b of blobs) {
+		if (keep.has(b.sha256)) continue;
+		const users = await db
+			.select({ archivedAt: deploymentVersion.archivedAt, updatedAt: deploymentVersion.updatedAt })
+			.from(deploymentVersion)
+			.where(or(eq(deploymentVersion.artifactSha256, b.sha256), eq(deploymentVersion.sourceSha256, b.sha256)));
+		const lastUse = users.length ? Math.max(...users.map((u) => (u.archivedAt ?? u.updatedAt).getTime())) : b.createdAt.getTime();
+		// Bytes no version points at (a build that failed before recording them) go after a day.
+		const window = users.length ? artifactMs : Math.max(artifactMs, 86_400_000);
+		if (now.getTime() - lastUse < window) continue;
+		await removeBlob(b.sha256);
+		removed++;
+	}
+	return { archived, removed };
+}
+
+/** At start: builds a previous process on this machine left running are over. */
+async function failOwnLeftovers(): Promise<void> {
+	const prefix = `${os.hostname()}:`;
+	const rows = await db
+		.select({ id: deploymentVersion.id })
+		.from(deploymentVersion)
+		.where(
+			and(
+				inArray(deploymentVersion.state, ['created', 'building']),
+				like(deploymentVersion.buildOwner, `${prefix}%`),
+				ne(deploymentVersion.buildOwner, REPLICA_ID),
+				lt(deploymentVersion.buildHeartbeatAt, new Date(Date.now() - 15_000))
+			)
+		);
+	if (rows.length) await failOrphanedBuilds(15_000);
+}
+
+const timers: NodeJS.Timeout[] = [];
+
+onStart(() => {
+	const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
+		const t = setInterval(() => fn().catch((e) => console.error(`${what} failed`, e)), ms);
+		t.unref();
+		timers.push(t);
+	};
+	failOwnLeftovers().catch((e) => console.error('failing interrupted builds failed', e));
+	every(num(process.env.HANGAR_DEPLOY_RECONCILE_MS, 5000), reconcileOnce, 'runtime reconcile');
+	every(30_000, () => failOrphanedBuilds(), 'orphaned build sweep');
+	every(num(process.env.HANGAR_DEPLOY_GC_INTERVAL_SEC, 3600) * 1000, () => gcOnce(), 'deployment artifact GC');
+});
+
+onStop(() => {
+	for (const t of timers) clearInterval(t);
+});
+

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { expect, inject } from 'vitest';
 
 export const baseUrl = () => inject('baseUrl');
@@ -136,3 +137,32 @@ export async function readSse(res: Response, until?: (frame: { event?: string; i
 	}
 	return frames;
 }
+
+export interface Res {
+	status: number;
+	headers: http.IncomingHttpHeaders;
+	body: Buffer;
+	text: string;
+}
+
+/** A raw HTTP request to the control plane with any Host header (fetch cannot set Host). */
+export function hreq(opts: { method?: string; path: string; host?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<Res> {
+	const base = new URL(baseUrl());
+	return new Promise((resolve, reject) => {
+		const req = http.request(
+			{ host: base.hostname, port: base.port, method: opts.method ?? 'GET', path: opts.path, headers: { ...(opts.host ? { host: opts.host } : {}), ...(opts.headers ?? {}) } },
+			(res) => {
+				const parts: Buffer[] = [];
+				res.on('data', (c: Buffer) => parts.push(c));
+				res.on('end', () => {
+					const body = Buffer.concat(parts);
+					resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString('utf8') });
+				});
+				res.on('error', reject);
+			}
+		);
+		req.on('error', reject);
+		req.end(opts.body);
+	});
+}
+

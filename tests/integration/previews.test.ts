@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { baseUrl, call, createSandbox, exec, expectError, newOrg, readSse, waitFor, type Org } from './helpers';
+import { baseUrl, call, createSandbox, exec, expectError, hreq, newOrg, readSse, waitFor, type Org } from './helpers';
 
 // A dependency-free Node app: pages, an echo that reports what it received, a slow stream,
 // redirects, cookies, and a WebSocket echo (raw frames on the `upgrade` event).
@@ -48,33 +48,6 @@ srv.on('upgrade', (req, socket) => {
 srv.listen(3000, '0.0.0.0', () => console.log('node app up'));
 `;
 
-interface Res {
-	status: number;
-	headers: http.IncomingHttpHeaders;
-	body: Buffer;
-	text: string;
-}
-
-/** A raw HTTP request to the control plane with any Host header (fetch cannot set Host). */
-function hreq(opts: { method?: string; path: string; host?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<Res> {
-	const base = new URL(baseUrl());
-	return new Promise((resolve, reject) => {
-		const req = http.request(
-			{ host: base.hostname, port: base.port, method: opts.method ?? 'GET', path: opts.path, headers: { ...(opts.host ? { host: opts.host } : {}), ...(opts.headers ?? {}) } },
-			(res) => {
-				const parts: Buffer[] = [];
-				res.on('data', (c: Buffer) => parts.push(c));
-				res.on('end', () => {
-					const body = Buffer.concat(parts);
-					resolve({ status: res.statusCode!, headers: res.headers, body, text: body.toString('utf8') });
-				});
-				res.on('error', reject);
-			}
-		);
-		req.on('error', reject);
-		req.end(opts.body);
-	});
-}
 
 const hostOf = (port: number, id: string) => `${port}-${id}.preview.localhost:${new URL(baseUrl()).port}`;
 

@@ -87,6 +87,10 @@ export async function startServer(opts: {
 			HANGAR_SIGNUP_RATE_LIMIT: '100000',
 			HANGAR_AGENT_DATA: path.join(dataDir, 'agent'),
 			HANGAR_TEMPLATE_DIR: process.env.HANGAR_TEST_TEMPLATE_DIR ?? path.join(dataDir, 'templates'),
+			// Deployments: archived artifacts are collected at once (the 410 test), checks run often.
+			HANGAR_DEPLOY_ARTIFACT_RETENTION_DAYS: '0',
+			HANGAR_DEPLOY_GC_INTERVAL_SEC: '1',
+			HANGAR_DEPLOY_RECONCILE_MS: '1000',
 			...(opts.env ?? {})
 		},
 		stdio: ['ignore', 'pipe', 'pipe']

@@ -36,6 +36,14 @@ async function waitVersion(org: Org, depId: string, versionId: string, states = 
 	);
 }
 
+/** Waits until production serves the version (promotion follows right after ready). */
+async function waitActive(org: Org, depId: string, versionId: string) {
+	return waitFor(async () => {
+		const g = (await call('GET', `/deployments/${depId}`, { token: org.key })).body.data;
+		return g.active_version_id === versionId ? g : null;
+	});
+}
+
 /** GET a deployment URL (host form) through the control plane. */
 function app(dep: { auto_subdomain: string }, path = '/', headers: Record<string, string> = {}) {
 	return hreq({ path, host: `${dep.auto_subdomain}:${port()}`, headers });
@@ -139,6 +147,7 @@ describe('deployments', () => {
 		await writeFiles(org, sb.id, { 'index.html': 'v1 content' });
 		const v1 = (await publish(org, dep.id, { source_sandbox_id: sb.id })).body.data.version;
 		expect((await waitVersion(org, dep.id, v1.id)).state).toBe('ready');
+		await waitActive(org, dep.id, v1.id);
 		await writeFiles(org, sb.id, { 'index.html': 'v2 content' });
 		const v2 = (await publish(org, dep.id, { source_sandbox_id: sb.id, environment: 'production' })).body.data.version;
 		expect((await waitVersion(org, dep.id, v2.id)).state).toBe('ready');
@@ -190,6 +199,7 @@ describe('deployments', () => {
 		await writeFiles(org, sb.id, { 'index.html': 'good' });
 		const v1 = (await publish(org, dep.id, { source_sandbox_id: sb.id })).body.data.version;
 		expect((await waitVersion(org, dep.id, v1.id)).state).toBe('ready');
+		await waitActive(org, dep.id, v1.id);
 		const bad = (await publish(org, dep.id, { source_sandbox_id: sb.id, build_command: 'echo boom-from-build >&2; exit 3' })).body.data.version;
 		const failed = await waitVersion(org, dep.id, bad.id);
 		expect(failed.state).toBe('failed');
@@ -228,12 +238,15 @@ describe('deployments', () => {
 		await writeFiles(org, sb.id, { 'index.html': 'r1' });
 		const v1 = (await publish(org, dep.id, { source_sandbox_id: sb.id })).body.data.version;
 		await waitVersion(org, dep.id, v1.id);
+		await waitActive(org, dep.id, v1.id);
 		await writeFiles(org, sb.id, { 'index.html': 'r2' });
 		const v2 = (await publish(org, dep.id, { source_sandbox_id: sb.id })).body.data.version;
 		await waitVersion(org, dep.id, v2.id);
+		await waitActive(org, dep.id, v2.id);
 		await writeFiles(org, sb.id, { 'index.html': 'r3' });
 		const v3 = (await publish(org, dep.id, { source_sandbox_id: sb.id })).body.data.version;
 		await waitVersion(org, dep.id, v3.id);
+		await waitActive(org, dep.id, v3.id);
 		// v1 is neither active nor the rollback target (v2 is): it can be archived.
 		expectError(await call('POST', `/deployments/${dep.id}/versions/${v3.id}/archive`, { token: org.key }), 409, 'CONFLICT');
 		const arch = await call('POST', `/deployments/${dep.id}/versions/${v1.id}/archive`, { token: org.key });
@@ -269,10 +282,7 @@ describe('deployments', () => {
 		expect(v.runtime_command).toBe('npm start');
 		expect(v.runtime_port).toBe(3000);
 		expect(v.env_keys).toEqual(['API_SECRET', 'GREETING']);
-		const d = await waitFor(async () => {
-			const g = (await call('GET', `/deployments/${dep.id}`, { token: org.key })).body.data;
-			return g.active_version_id === v.id ? g : null;
-		});
+		const d = await waitActive(org, dep.id, v.id);
 		const res = await app(d, '/hello?x=1');
 		expect(res.status, res.text).toBe(200);
 		expect(JSON.parse(res.text)).toEqual({ path: '/hello?x=1', greeting: 'hello', port: '3000' });
@@ -291,6 +301,46 @@ describe('deployments', () => {
 			return i?.restarts >= 1 && i.state === 'healthy';
 		}, 30_000, 250);
 		expect((await app(d)).status).toBe(200);
+	});
+
+	it('detects a build step and its output directory; environments get their own URL and promote to production', async () => {
+		const src = await createSandbox(org, { name: 'built-src', timeout_sec: 1800 });
+		await writeFiles(org, src.id, {
+			'package.json': JSON.stringify({ name: 'site', scripts: { build: 'mkdir -p dist && sed "s/@V@/$SITE_VERSION/" src/index.html > dist/index.html' } }),
+			'src/index.html': '<p>built @V@</p>'
+		});
+		const dep = await newDeployment(org, { name: 'Built' });
+		await call('POST', `/deployments/${dep.id}/env`, { token: org.key, body: { env: { SITE_VERSION: 'staged' }, environment: 'staging' } });
+		const r = await publish(org, dep.id, { source_sandbox_id: src.id, environment: 'staging' });
+		expect(r.status, r.text).toBe(202);
+		expect(r.body.data.url).toContain(`built--staging.`);
+
+		// The build log streams over SSE until the build ends.
+		const stream = await fetch(`${baseUrl()}/api/v1/deployments/${dep.id}/versions/${r.body.data.version.id}/logs/stream`, { headers: { authorization: `Bearer ${org.key}` } });
+		expect(stream.headers.get('content-type')).toContain('text/event-stream');
+		const frames = await readSse(stream, (f) => f.event === 'done', 60_000);
+		const lines = frames.filter((f) => f.event === 'log').map((f) => f.data.line);
+		expect(lines.some((l: string) => l.includes('build: npm run build'))).toBe(true);
+		expect(frames.at(-1)).toMatchObject({ event: 'done', data: { state: 'ready' } });
+
+		const v = await waitVersion(org, dep.id, r.body.data.version.id);
+		expect(v).toMatchObject({ state: 'ready', kind: 'static', output_path: 'dist', build_command: 'npm run build', environment: 'staging' });
+		const d = await waitFor(async () => {
+			const g = (await call('GET', `/deployments/${dep.id}`, { token: org.key })).body.data;
+			return g.environments.length ? g : null;
+		});
+		expect(d.active_version_id).toBeNull(); // production has nothing yet
+		expect(d.environments).toEqual([expect.objectContaining({ name: 'staging', active_version_id: v.id })]);
+		const staging = await hreq({ path: '/', host: `built--staging.${d.auto_subdomain.split('.')[1]}.apps.localhost:${port()}` });
+		expect(staging.text).toContain('built staged');
+		const prodBefore = await app(d);
+		expect(prodBefore.status).toBe(503);
+		expect(prodBefore.headers['x-hangar-preview-error']).toBe('NOT_PUBLISHED');
+
+		const promoted = await call('POST', `/deployments/${dep.id}/versions/${v.id}/promote`, { token: org.key, body: {}, headers: { 'idempotency-key': crypto.randomUUID() } });
+		expect(promoted.status, promoted.text).toBe(200);
+		expect(promoted.body.data.active_version_id).toBe(v.id);
+		expect((await app(promoted.body.data)).text).toContain('built staged');
 	});
 
 	it('validates input and keeps other organizations out', async () => {

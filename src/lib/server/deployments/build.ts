@@ -320,16 +320,25 @@ async function runBuild(actor: Actor, dep: Deployment, v: DeploymentVersion, sou
 				throw new BuildFailure(`health check failed: ${(e as Error).message}`);
 			}
 		}
-		v = await setVersion(v.id, { state: 'ready', buildFinishedAt: new Date(), buildLog: closeLogKeep(v.id, `==> ready in ${((Date.now() - started.getTime()) / 1000).toFixed(1)} s`) });
+		logStep(v.id, `ready in ${((Date.now() - started.getTime()) / 1000).toFixed(1)} s`);
+		const log = closeLog(v.id);
+		v = await setVersion(v.id, { state: 'ready', buildFinishedAt: new Date(), buildLog: log.text });
 		await versionEvent(dep, v, 'deployment.build_succeeded', { artifact_sha256: art.sha256, kind, build_duration_ms: Date.now() - started.getTime() });
 
-		// 7. Promotion.
-		const fresh = (await db.select().from(deployment).where(eq(deployment.id, dep.id)))[0];
-		if (!fresh || fresh.deletedAt) return;
-		if (v.promote) {
-			await promoteVersion(actor, fresh, v, v.environment);
-		} else if (fresh.state === 'building') {
-			await db.update(deployment).set({ state: await stateWithoutBuild(fresh), updatedAt: new Date() }).where(eq(deployment.id, dep.id));
+		// 7. Promotion (the live log ends after it, so a client following the log can open the URL).
+		try {
+			const fresh = (await db.select().from(deployment).where(eq(deployment.id, dep.id)))[0];
+			if (!fresh || fresh.deletedAt) return;
+			if (v.promote) {
+				await promoteVersion(actor, fresh, v, v.environment);
+			} else if (fresh.state === 'building') {
+				await db.update(deployment).set({ state: await stateWithoutBuild(fresh), updatedAt: new Date() }).where(eq(deployment.id, dep.id));
+			}
+		} catch (e) {
+			// The version stays ready (promotable later); the active version keeps serving.
+			console.error(`promoting ${v.id} failed`, e);
+		} finally {
+			log.done();
 		}
 	} catch (err) {
 		const message = err instanceof BuildFailure ? err.message : err instanceof ApiError ? `${err.code}: ${err.message}` : `internal error: ${(err as Error).message}`;
@@ -340,11 +349,6 @@ async function runBuild(actor: Actor, dep: Deployment, v: DeploymentVersion, sou
 		clearInterval(timer);
 		if (builder) await destroyBuilder(builder);
 	}
-}
-
-function closeLogKeep(versionId: string, last: string): string {
-	logStep(versionId, last.replace(/^==> /, ''));
-	return closeLog(versionId);
 }
 
 async function destroyBuilder(b: Sandbox) {
@@ -365,9 +369,10 @@ export async function failVersion(dep: Deployment, v: DeploymentVersion, message
 	const log = closeLog(v.id);
 	const [row] = await db
 		.update(deploymentVersion)
-		.set({ state: 'failed', error: message.slice(0, 2000), buildFinishedAt: new Date(), updatedAt: new Date(), ...(log ? { buildLog: log } : {}) })
+		.set({ state: 'failed', error: message.slice(0, 2000), buildFinishedAt: new Date(), updatedAt: new Date(), ...(log.text ? { buildLog: log.text } : {}) })
 		.where(and(eq(deploymentVersion.id, v.id), inArray(deploymentVersion.state, ['created', 'building'])))
 		.returning();
+	log.done();
 	if (!row) return;
 	const [fresh] = await db.select().from(deployment).where(eq(deployment.id, dep.id));
 	if (fresh && !fresh.deletedAt && fresh.state === 'building') {

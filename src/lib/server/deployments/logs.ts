@@ -66,15 +66,23 @@ export function logStep(versionId: string, line: string): void {
 	add(l, versionId, `==> ${line}`);
 }
 
-/** Ends the live log: the final text is written with the version's final state by the caller. */
-export function closeLog(versionId: string): string {
+/**
+ * Ends the live log: returns the final text (the caller writes it with the version's final state)
+ * and `done`, to call once that is stored: live subscribers then get the end of the stream.
+ */
+export function closeLog(versionId: string): { text: string; done: () => void } {
 	const l = live.get(versionId);
-	if (!l) return '';
+	if (!l) return { text: '', done: () => {} };
 	if (l.partial) add(l, versionId, l.partial);
 	if (l.timer) clearTimeout(l.timer);
-	live.delete(versionId);
-	for (const fn of l.listeners) fn('\u0000done');
-	return l.text;
+	l.dirty = false;
+	return {
+		text: l.text,
+		done: () => {
+			live.delete(versionId);
+			for (const fn of l.listeners) fn('\u0000done');
+		}
+	};
 }
 
 /** Live text so far and a subscription, when the build runs on this replica. */

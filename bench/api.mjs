@@ -2,6 +2,7 @@
 // Reports medians and p95/p99 beside the floor: starting bwrap alone.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -95,6 +96,10 @@ async function main() {
 		}
 
 		const results = { date: new Date().toISOString(), host: { cpus: os.cpus().length, node: process.version }, floor_bwrap_ms: floor() };
+		// BENCH_ONLY=deployments (comma list of sandboxes, computers, snapshots, deployments) runs a subset.
+		const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(',')) : null;
+		const want = (s) => !only || only.has(s);
+		if (want('sandboxes')) {
 		await settle();
 		results.create_exec_c1 = await series(createExec, N, 1);
 		await settle();
@@ -126,9 +131,10 @@ async function main() {
 		results.idle_sandbox_pss_kib = withNet.length ? stats(withNet) : 'no sandbox cgroups found';
 		results.idle_sandbox_no_network_pss_kib = noNet.length ? stats(noNet) : null;
 		await Promise.all(idle.map((id) => del(`/sandboxes/${id}`, key)));
+		}
 
 		// Computers (desktop-host template; only when the host has the desktop packages).
-		if (spawnSync('sh', ['-c', 'command -v Xvnc && command -v xfwm4 && command -v xdotool && command -v import'], { stdio: 'ignore' }).status === 0) {
+		if (want('computers') && spawnSync('sh', ['-c', 'command -v Xvnc && command -v xfwm4 && command -v xdotool && command -v import'], { stdio: 'ignore' }).status === 0) {
 			const t0 = performance.now();
 			const c = await post('/computers', { name: 'bench', resolution: { width: 1280, height: 800 } }, key);
 			results.computer_create_ms = +(performance.now() - t0).toFixed(1);
@@ -166,7 +172,7 @@ async function main() {
 			return { snap, ms, freeze_ms: d.freeze_ms, stored_bytes: d.stored_bytes };
 		};
 		results.snapshots = [];
-		for (const mb of (process.env.BENCH_SNAPSHOT_MB ?? '1,10,100').split(',').map(Number)) {
+		for (const mb of want('snapshots') ? (process.env.BENCH_SNAPSHOT_MB ?? '1,10,100').split(',').map(Number) : []) {
 			const s = (await post('/sandboxes', { template_id: 'host-minimal', timeout_sec: 1800 }, key)).data;
 			await post(`/sandboxes/${s.id}/exec`, { command: `mkdir -p /workspace/data && for i in $(seq 1 ${mb}); do head -c 1048576 /dev/urandom > /workspace/data/f$i; done`, timeout: 600 }, key);
 			const first = await takeSnapshot(s.id, `${mb} MiB`);
@@ -195,8 +201,119 @@ async function main() {
 			for (const sn of [first.snap, second.snap]) await del(`/sandboxes/${s.id}/snapshots/${sn.id}`, key);
 		}
 
+		// Deployments: publish → live (the URL serves the new content), for a static site and a Node
+		// server (no dependencies: the pipeline's own cost), and the rollback switch as a client sees it.
+		if (want('deployments')) {
+			const D = Number(process.env.BENCH_DEPLOY_N ?? 10);
+			const appGet = (host, pathName = '/') =>
+				new Promise((resolve) => {
+					const req = http.request({ host: '127.0.0.1', port, path: pathName, headers: { host } }, (res) => {
+						let body = '';
+						res.setEncoding('utf8');
+						res.on('data', (c) => (body += c));
+						res.on('end', () => resolve({ status: res.statusCode, body }));
+					});
+					req.on('error', () => resolve({ status: 0, body: '' }));
+					req.end();
+				});
+			const untilServes = async (host, text, timeoutMs = 300_000) => {
+				const deadline = performance.now() + timeoutMs;
+				while (performance.now() < deadline) {
+					const r = await appGet(host);
+					if (r.status === 200 && r.body.includes(text)) return;
+					await sleep(10);
+				}
+				throw new Error(`${host} never served ${text}`);
+			};
+			const write = (id, files) => post(`/sandboxes/${id}/files/write-many`, { files: Object.entries(files).map(([p, content]) => ({ path: `/workspace/${p}`, content, encoding: 'utf8' })) }, key);
+			const publishLive = async (dep, sbId, marker) => {
+				const t = performance.now();
+				await post(`/deployments/${dep.id}/publish`, { source_sandbox_id: sbId }, key);
+				await untilServes(`${dep.auto_subdomain}:${port}`, marker);
+				return performance.now() - t;
+			};
+			const rollbackSwitch = async (dep, expectText) => {
+				const host = `${dep.auto_subdomain}:${port}`;
+				let stop = false;
+				let first = null;
+				let failures = 0;
+				let n = 0;
+				const t0 = performance.now();
+				const loop = (async () => {
+					while (!stop) {
+						const r = await appGet(host);
+						n++;
+						if (r.status !== 200) failures++;
+						if (first === null && r.body.includes(expectText)) first = performance.now();
+					}
+				})();
+				const tApi = performance.now();
+				await post(`/deployments/${dep.id}/rollback`, {}, key);
+				const apiMs = performance.now() - tApi;
+				while (first === null && performance.now() - t0 < 30_000) await sleep(2);
+				stop = true;
+				await loop;
+				return { switch_ms: first - tApi, api_ms: apiMs, failures, requests: n };
+			};
+
+			const src = (await post('/sandboxes', { template_id: 'host-minimal', timeout_sec: 3600 }, key)).data;
+			const sdep = (await post('/deployments', { name: `bench static ${Date.now()}` }, key)).data;
+			const staticLive = [];
+			for (let i = 0; i < D; i++) {
+				await write(src.id, { 'index.html': `<h1>static ${i}</h1>`, 'assets/app.js': `console.log(${i})` });
+				staticLive.push(await publishLive(sdep, src.id, `static ${i}<`));
+			}
+			results.deploy_static_publish_to_live = stats(staticLive);
+			const staticRb = [];
+			for (let i = 0; i < D; i++) {
+				// Each rollback flips between the last two versions.
+				const expectText = i % 2 === 0 ? `static ${D - 2}<` : `static ${D - 1}<`;
+				staticRb.push(await rollbackSwitch(sdep, expectText));
+			}
+			results.deploy_static_rollback_switch = { ...stats(staticRb.map((r) => r.switch_ms)), api: stats(staticRb.map((r) => r.api_ms)), failures: staticRb.reduce((a, r) => a + r.failures, 0), requests: staticRb.reduce((a, r) => a + r.requests, 0) };
+			results.deploy_static_serve = stats(await (async () => {
+				const xs = [];
+				for (let i = 0; i < 200; i++) {
+					const t = performance.now();
+					await appGet(`${sdep.auto_subdomain}:${port}`);
+					xs.push(performance.now() - t);
+				}
+				return xs;
+			})());
+
+			const nodeSrc = (await post('/sandboxes', { template_id: 'host-minimal', timeout_sec: 3600 }, key)).data;
+			const ddep = (await post('/deployments', { name: `bench node ${Date.now()}` }, key)).data;
+			const dynLive = [];
+			const DN = Math.max(2, Math.min(D, Number(process.env.BENCH_DEPLOY_DYNAMIC_N ?? 5)));
+			for (let i = 0; i < DN; i++) {
+				await write(nodeSrc.id, {
+					'package.json': JSON.stringify({ name: 'b', scripts: { start: 'node server.js' } }),
+					'server.js': `require('http').createServer((q, s) => s.end('node ${i}.')).listen(process.env.PORT)`
+				});
+				dynLive.push(await publishLive(ddep, nodeSrc.id, `node ${i}.`));
+			}
+			results.deploy_dynamic_publish_to_live = stats(dynLive);
+			const dynRb = [];
+			for (let i = 0; i < DN; i++) dynRb.push(await rollbackSwitch(ddep, i % 2 === 0 ? `node ${DN - 2}.` : `node ${DN - 1}.`));
+			results.deploy_dynamic_rollback_switch = { ...stats(dynRb.map((r) => r.switch_ms)), api: stats(dynRb.map((r) => r.api_ms)), failures: dynRb.reduce((a, r) => a + r.failures, 0), requests: dynRb.reduce((a, r) => a + r.requests, 0) };
+			results.deploy_dynamic_serve = stats(await (async () => {
+				const xs = [];
+				for (let i = 0; i < 200; i++) {
+					const t = performance.now();
+					await appGet(`${ddep.auto_subdomain}:${port}`);
+					xs.push(performance.now() - t);
+				}
+				return xs;
+			})());
+			await del(`/deployments/${sdep.id}`, key);
+			await del(`/deployments/${ddep.id}`, key);
+			await del(`/sandboxes/${src.id}`, key);
+			await del(`/sandboxes/${nodeSrc.id}`, key);
+		}
+
 		fs.mkdirSync(path.join(root, 'bench/results'), { recursive: true });
 		fs.writeFileSync(path.join(root, 'bench/results/latest.json'), JSON.stringify(results, null, 2));
+		const row = (name, r, note) => `| ${name} | ${r.n} | ${r.p50} | ${r.p95} | ${r.p99} | ${note} |`;
 		const md = [
 			`# Hangar benchmark — ${results.date}`,
 			'',
@@ -205,12 +322,12 @@ async function main() {
 			'| measurement | n | p50 | p95 | p99 | notes |',
 			'|---|---|---|---|---|---|',
 			`| floor: bwrap alone (\`/bin/true\`) | ${results.floor_bwrap_ms.n} | ${results.floor_bwrap_ms.p50} | ${results.floor_bwrap_ms.p95} | ${results.floor_bwrap_ms.p99} | raw isolation cost |`,
-			...['create_exec_c1', 'create_exec_c10', 'run_c1', 'run_c10'].map((k) => {
+			...['create_exec_c1', 'create_exec_c10', 'run_c1', 'run_c10'].filter((k) => results[k]).map((k) => {
 				const r = results[k];
 				return `| ${k.replace('_c', ' @ concurrency ')} | ${r.n} | ${r.p50} | ${r.p95} | ${r.p99} | ${r.warm}/${r.n} warm, ${r.per_sec}/s |`;
 			}),
-			`| exec round trip (\`true\`) | ${results.exec_roundtrip.n} | ${results.exec_roundtrip.p50} | ${results.exec_roundtrip.p95} | ${results.exec_roundtrip.p99} | |`,
-			typeof results.idle_sandbox_pss_kib === 'object'
+			...(results.exec_roundtrip ? [`| exec round trip (\`true\`) | ${results.exec_roundtrip.n} | ${results.exec_roundtrip.p50} | ${results.exec_roundtrip.p95} | ${results.exec_roundtrip.p99} | |`] : []),
+			results.idle_sandbox_pss_kib === undefined ? '' : typeof results.idle_sandbox_pss_kib === 'object'
 				? `| idle sandbox memory with network (PSS, KiB) | ${results.idle_sandbox_pss_kib.n} | ${results.idle_sandbox_pss_kib.p50} | ${results.idle_sandbox_pss_kib.p95} | ${results.idle_sandbox_pss_kib.p99} | every process in the sandbox's cgroup, incl. slirp4netns |` +
 					(results.idle_sandbox_no_network_pss_kib
 						? `\n| idle sandbox memory without network (PSS, KiB) | ${results.idle_sandbox_no_network_pss_kib.n} | ${results.idle_sandbox_no_network_pss_kib.p50} | ${results.idle_sandbox_no_network_pss_kib.p95} | ${results.idle_sandbox_no_network_pss_kib.p99} | warm-pool sandboxes: bwrap + init |`
@@ -221,6 +338,21 @@ async function main() {
 						`| computer create → active (desktop up) | 1 | ${results.computer_create_ms} | | | desktop-host, 1280×800 |`,
 						`| computer screenshot (PNG, 1280×800) | ${results.computer_screenshot.n} | ${results.computer_screenshot.p50} | ${results.computer_screenshot.p95} | ${results.computer_screenshot.p99} | GET /computers/{id}/desktop/screenshot |`,
 						`| computer click | ${results.computer_click.n} | ${results.computer_click.p50} | ${results.computer_click.p95} | ${results.computer_click.p99} | POST /computers/{id}/desktop/click |`
+					]
+				: []),
+			...(results.deploy_static_publish_to_live
+				? [
+						'',
+						'Deployments (host-minimal template; the builder is a fresh sandbox per publish). Times in ms from the API call to the URL serving the new content.',
+						'',
+						'| measurement | n | p50 | p95 | p99 | notes |',
+						'|---|---|---|---|---|---|',
+						row('static: publish → live', results.deploy_static_publish_to_live, 'snapshot /workspace, builder sandbox, package, store, promote'),
+						row('static: rollback switch', results.deploy_static_rollback_switch, `API answered in p50 ${results.deploy_static_rollback_switch.api.p50} ms; ${results.deploy_static_rollback_switch.failures} failed of ${results.deploy_static_rollback_switch.requests} requests during the switches`),
+						row('static: GET / (served by the control plane)', results.deploy_static_serve, 'one client, keep-alive off'),
+						row('dynamic (Node): publish → live', results.deploy_dynamic_publish_to_live, 'as static + runtime sandbox boot + health check'),
+						row('dynamic: rollback switch', results.deploy_dynamic_rollback_switch, `previous version's runtime kept warm; API p50 ${results.deploy_dynamic_rollback_switch.api.p50} ms; ${results.deploy_dynamic_rollback_switch.failures} failed of ${results.deploy_dynamic_rollback_switch.requests} requests`),
+						row('dynamic: GET / (proxied to the runtime)', results.deploy_dynamic_serve, 'tcp channel through the host agent')
 					]
 				: []),
 			'',

@@ -1,7 +1,10 @@
 // Deployments: publish from a real sandbox (source snapshot → builder sandbox → release), serve the
 // result at its URL (static from the control plane, dynamic through a runtime sandbox), roll back
 // under load, failing builds, concurrent and idempotent publishes, retention (410), env, tenancy.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startAgent, type TestAgent } from '../support/agent';
+import { startServer, type TestServer } from '../support/server';
 import { baseUrl, call, createSandbox, exec, expectError, hreq, newOrg, readSse, waitFor, type Org } from './helpers';
 
 const port = () => new URL(baseUrl()).port;
@@ -366,4 +369,90 @@ describe('deployments', () => {
 	});
 });
 
-afterAll(() => undefined);
+describe('deployments across a control-plane crash', () => {
+	it('a build interrupted by the crash fails (not stuck building); a dynamic deployment keeps serving after the restart', async () => {
+		const env = { HANGAR_LOCAL_AGENT: '0' };
+		const dbKind = inject('dbKind') as 'pglite' | 'postgres';
+		const first = await startServer({ db: dbKind, env });
+		let second: TestServer | null = null;
+		let agent: TestAgent | null = null;
+		let base = first.baseUrl;
+		const req = async (method: string, p: string, opts: { token?: string; body?: unknown } = {}) => {
+			const headers: Record<string, string> = {};
+			if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+			if (opts.body !== undefined) headers['content-type'] = 'application/json';
+			const r = await fetch(`${base}/api/v1${p}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+			const text = await r.text();
+			return { status: r.status, text, body: text ? JSON.parse(text) : null };
+		};
+		const get = (host: string) =>
+			new Promise<{ status: number; text: string }>((resolve) => {
+				const u = new URL(base);
+				const r = http.request({ host: u.hostname, port: u.port, path: '/', headers: { host } }, (res) => {
+					let text = '';
+					res.on('data', (c) => (text += c));
+					res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+				});
+				r.on('error', () => resolve({ status: 0, text: '' }));
+				r.end();
+			});
+		try {
+			const su = await req('POST', '/auth/signup', { body: { email: `dep-crash-${Date.now()}@example.test`, password: 'correct horse battery', name: 'Dep', organization_name: 'Dep crash' } });
+			expect(su.status, su.text).toBe(201);
+			const token = su.body.data.token;
+			const h = await req('POST', '/hosts', { token, body: { name: 'dep-crash-host', shared: true } });
+			expect(h.status, h.text).toBe(201);
+			// A separate agent process: sandboxes and runtimes outlive the control plane.
+			agent = startAgent({ baseUrl: first.baseUrl, key: h.body.data.key, name: 'dep-crash-host' });
+			await waitFor(async () => ((await req('GET', '/health')).body?.hosts_online ?? 0) > 0, 60_000, 200);
+			const sbx = await req('POST', '/sandboxes', { token, body: { template_id: 'host-minimal', timeout_sec: 1800 } });
+			expect(sbx.status, sbx.text).toBe(201);
+			const sbId = sbx.body.data.id;
+			const w = await req('POST', `/sandboxes/${sbId}/files/write-many`, {
+				token,
+				body: {
+					files: [
+						{ path: '/workspace/package.json', content: JSON.stringify({ name: 'x', scripts: { start: 'node server.js' } }), encoding: 'utf8' },
+						{ path: '/workspace/server.js', content: "require('http').createServer((q, s) => s.end('survivor')).listen(process.env.PORT)", encoding: 'utf8' }
+					]
+				}
+			});
+			expect(w.status, w.text).toBe(200);
+			const dyn = await req('POST', `/sandboxes/${sbId}/deploy`, { token, body: { name: 'survivor', wait: 120 } });
+			expect(dyn.status, dyn.text).toBe(200);
+			expect(dyn.body.data.version.state).toBe('ready');
+			const host = `${dyn.body.data.deployment.auto_subdomain}:${first.port}`;
+			await waitFor(async () => (await get(host)).text === 'survivor', 20_000, 100);
+
+			// A second deployment whose build is still running when the control plane dies.
+			const slow = await req('POST', `/sandboxes/${sbId}/deploy`, { token, body: { name: 'slow', build_command: 'sleep 120', run_command: 'node server.js', port: 3000 } });
+			expect(slow.status, slow.text).toBe(202);
+			const depId = slow.body.data.deployment.id;
+			const verId = slow.body.data.version.id;
+			await waitFor(async () => (await req('GET', `/deployments/${depId}/versions/${verId}/logs`, { token })).body.data.log.includes('build: sleep 120'), 30_000, 200);
+			const builderId = (await req('GET', `/deployments/${depId}/versions/${verId}`, { token })).body.data.builder_sandbox_id;
+			expect(builderId).toBeTruthy();
+
+			first.proc.kill('SIGKILL');
+			await new Promise((r) => (first.proc.exitCode !== null || first.proc.signalCode !== null ? r(null) : first.proc.once('exit', r)));
+			second = await startServer({ db: dbKind, env, dataDir: first.dataDir, databaseUrl: first.databaseUrl ?? undefined, port: first.port });
+			base = second.baseUrl;
+			await waitFor(async () => ((await req('GET', '/health')).body?.hosts_online ?? 0) > 0, 60_000, 200);
+
+			const failed = await waitFor(async () => {
+				const v = (await req('GET', `/deployments/${depId}/versions/${verId}`, { token })).body.data;
+				return v.state === 'failed' ? v : null;
+			}, 20_000, 250);
+			expect(failed.error).toContain('interrupted');
+			const dep = (await req('GET', `/deployments/${depId}`, { token })).body.data;
+			expect(dep.state).toBe('failed');
+			await waitFor(async () => (await req('GET', `/sandboxes/${builderId}`, { token })).body.data.state === 'destroyed', 30_000, 250);
+			// The runtime survived on its agent: the URL answers through the new process.
+			await waitFor(async () => (await get(host)).text === 'survivor', 30_000, 200);
+		} finally {
+			await agent?.kill();
+			if (second) await second.stop();
+			await first.stop();
+		}
+	}, 240_000);
+});

@@ -389,7 +389,7 @@ export async function failVersion(dep: Deployment, v: DeploymentVersion, message
 }
 
 /** Builds whose replica stopped heartbeating (crash, restart) fail instead of staying "building". */
-export async function failOrphanedBuilds(staleMs = 60_000): Promise<number> {
+export async function failOrphanedBuilds(staleMs = 60_000, only?: Set<string>): Promise<number> {
 	const cutoff = new Date(Date.now() - staleMs);
 	const rows = await db
 		.select()
@@ -397,10 +397,10 @@ export async function failOrphanedBuilds(staleMs = 60_000): Promise<number> {
 		.where(and(inArray(deploymentVersion.state, ['created', 'building']), lt(deploymentVersion.buildHeartbeatAt, cutoff)));
 	let n = 0;
 	for (const v of rows) {
-		if (active.has(v.id)) continue;
+		if (active.has(v.id) || (only && !only.has(v.id))) continue;
 		const [dep] = await db.select().from(deployment).where(eq(deployment.id, v.deploymentId));
 		if (!dep) continue;
-		await failVersion(dep, v, 'the build was interrupted (the control plane replica running it stopped); publish again');
+		await failVersion(dep, v, 'the build was interrupted (the control plane process running it stopped); publish again');
 		n++;
 		if (v.builderSandboxId) {
 			const [b] = await db.select().from(sandbox).where(and(eq(sandbox.id, v.builderSandboxId), isNull(sandbox.destroyedAt)));

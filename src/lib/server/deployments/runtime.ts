@@ -7,7 +7,7 @@
 // instance for every version an environment serves, plus the version served before it (so a
 // rollback switches instantly).
 import http from 'node:http';
-import { and, eq, inArray, isNull, notInArray } from 'drizzle-orm';
+import { and, eq, inArray, isNull, lt, notInArray } from 'drizzle-orm';
 import { db } from '../db';
 import { deployment, deploymentInstance, deploymentRoute, deploymentVersion, sandbox, type Deployment, type DeploymentInstance, type DeploymentVersion, type Sandbox } from '../db/schema';
 import { emit } from '../events/service';
@@ -21,6 +21,8 @@ import { frozenEnv, systemActor } from './service';
 const num = (v: string | undefined, d: number) => (v && Number.isFinite(Number(v)) ? Number(v) : d);
 const graceMs = () => num(process.env.HANGAR_DEPLOY_HEALTH_GRACE_SEC, 60) * 1000;
 const FAILURES_BEFORE_RESTART = 3;
+/** A booting instance heartbeats at least this often (health-check grace loop, template wait). */
+const STALE_BOOT_MS = 90_000;
 
 export function toInstanceDto(i: DeploymentInstance) {
 	return {
@@ -130,6 +132,7 @@ async function waitHealthy(sb: Sandbox, v: DeploymentVersion, pid: number, log?:
 		}
 		await new Promise((r) => setTimeout(r, delay));
 		delay = Math.min(delay * 2, 1000);
+		if (delay === 1000) await db.update(deploymentInstance).set({ updatedAt: new Date() }).where(and(eq(deploymentInstance.sandboxId, sb.id), inArray(deploymentInstance.state, ['provisioning', 'starting'])));
 	}
 	const tail = await appLogTail(sb, pid);
 	for (const l of tail) log?.(l);
@@ -186,6 +189,7 @@ async function bootInstance(dep: Deployment, v: DeploymentVersion, log?: (line: 
 		while (sb.state === 'provisioning' && Date.now() < deadline) {
 			await new Promise((r) => setTimeout(r, 1000));
 			sb = (await sandboxRow(sb.id))!;
+			await setInstance(inst.id, {}); // heartbeat (updated_at) while the template builds
 		}
 		if (sb.state !== 'running') throw new Error(`the runtime sandbox is ${sb.state}`);
 		const { unpackInto } = await import('./build');
@@ -294,6 +298,18 @@ export async function reconcileOnce(): Promise<void> {
 	try {
 		const live = await db.select().from(deploymentInstance).where(inArray(deploymentInstance.state, ['healthy', 'unhealthy']));
 		for (const i of live) await checkInstance(i).catch((e) => console.error(`runtime check ${i.id} failed`, e));
+
+		// A boot whose process died (control plane restart) stops heartbeating: clear it away.
+		const stale = await db
+			.select()
+			.from(deploymentInstance)
+			.where(and(inArray(deploymentInstance.state, ['provisioning', 'starting']), lt(deploymentInstance.updatedAt, new Date(Date.now() - STALE_BOOT_MS))));
+		for (const i of stale) {
+			if ([...booting.keys()].includes(i.versionId)) continue;
+			await setInstance(i.id, { state: 'error', lastError: 'its start was interrupted', stoppedAt: new Date() });
+			const sb = await sandboxRow(i.sandboxId);
+			if (sb && sb.state !== 'destroyed') await destroySandbox(null, sb, 'runtime start interrupted').catch(() => {});
+		}
 
 		// Every served dynamic version (and the previous one, kept warm for rollback) has a live instance.
 		const served = await db

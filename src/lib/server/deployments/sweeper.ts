@@ -66,21 +66,25 @@ export async function gcOnce(now = new Date()): Promise<{ archived: number; remo
 	return { archived, removed };
 }
 
-/** At start: builds a previous process on this machine left running are over. */
-async function failOwnLeftovers(): Promise<void> {
+/** At start: builds a previous (now dead) process on this machine left running are over at once. */
+async function failOwnLeftovers(): Promise<number> {
 	const prefix = `${os.hostname()}:`;
 	const rows = await db
-		.select({ id: deploymentVersion.id })
+		.select({ id: deploymentVersion.id, owner: deploymentVersion.buildOwner })
 		.from(deploymentVersion)
-		.where(
-			and(
-				inArray(deploymentVersion.state, ['created', 'building']),
-				like(deploymentVersion.buildOwner, `${prefix}%`),
-				ne(deploymentVersion.buildOwner, REPLICA_ID),
-				lt(deploymentVersion.buildHeartbeatAt, new Date(Date.now() - 15_000))
-			)
-		);
-	if (rows.length) await failOrphanedBuilds(15_000);
+		.where(and(inArray(deploymentVersion.state, ['created', 'building']), like(deploymentVersion.buildOwner, `${prefix}%`), ne(deploymentVersion.buildOwner, REPLICA_ID)));
+	const dead = rows.filter((r) => !processAlive(Number(r.owner?.split(':')[1])));
+	return dead.length ? failOrphanedBuilds(0, new Set(dead.map((r) => r.id))) : 0;
+}
+
+function processAlive(pid: number): boolean {
+	if (!Number.isInteger(pid) || pid <= 0) return false;
+	try {
+		process.kill(pid, 0);
+		return true;
+	} catch (e) {
+		return (e as NodeJS.ErrnoException).code === 'EPERM';
+	}
 }
 
 const timers: NodeJS.Timeout[] = [];

@@ -304,6 +304,33 @@ describe('deployments', () => {
 			return i?.restarts >= 1 && i.state === 'healthy';
 		}, 30_000, 250);
 		expect((await app(d)).status).toBe(200);
+
+		// v2 of the server, then a rollback under a request loop: the previous runtime is still warm.
+		await writeFiles(org, node.id, { 'server.js': `require('http').createServer((req, res) => res.end('v2 server')).listen(process.env.PORT);` });
+		const r2 = await call('POST', `/sandboxes/${node.id}/deploy`, { token: org.key, body: { deployment_id: dep.id } });
+		const v2 = await waitVersion(org, dep.id, r2.body.data.version.id);
+		expect(v2.state, JSON.stringify(v2)).toBe('ready');
+		await waitActive(org, dep.id, v2.id);
+		expect((await app(d)).text).toBe('v2 server');
+		const seen: { status: number; text: string }[] = [];
+		let stop = false;
+		const loop = async () => {
+			while (!stop) {
+				const x = await app(d).catch(() => ({ status: 0, text: '' }));
+				seen.push({ status: x.status, text: x.text });
+			}
+		};
+		const loops = [loop(), loop(), loop()];
+		await new Promise((r) => setTimeout(r, 300));
+		const rb = await call('POST', `/deployments/${dep.id}/rollback`, { token: org.key, body: {} });
+		expect(rb.status, rb.text).toBe(200);
+		expect(rb.body.data.active_version_id).toBe(v.id);
+		await new Promise((r) => setTimeout(r, 500));
+		stop = true;
+		await Promise.all(loops);
+		expect(seen.filter((x) => x.status !== 200)).toHaveLength(0);
+		expect(seen.some((x) => x.text === 'v2 server')).toBe(true);
+		expect(JSON.parse(seen.at(-1)!.text).greeting).toBe('hello');
 	});
 
 	it('detects a build step and its output directory; environments get their own URL and promote to production', async () => {

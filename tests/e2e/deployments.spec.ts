@@ -64,6 +64,8 @@ test('deploy a sandbox from the dashboard, publish again, compare, and roll back
 	await expect(dialog.getByLabel('Deployment name')).toHaveValue('site-box');
 	await dialog.getByLabel('Deployment name').fill('e2e-site');
 	await dialog.getByLabel('Kind').selectOption('static');
+	// A build step that takes a few seconds, so the log is seen live while the version builds.
+	await dialog.getByLabel(/^Build command/).fill('echo compiling the site; sleep 4; echo compiled');
 	await screenshot(page, 'deploy-dialog');
 	await dialog.getByRole('button', { name: 'Deploy' }).click();
 	await expect(page).toHaveURL(/\/deployments\/dep_[A-Za-z0-9]+\?log=ver_[A-Za-z0-9]+$/, { timeout: 30_000 });
@@ -75,9 +77,12 @@ test('deploy a sandbox from the dashboard, publish again, compare, and roll back
 	await expect(v1).toBeVisible();
 	const log = v1.getByTestId('build-log');
 	await expect(log).toBeVisible();
-	await expect(log).not.toBeEmpty();
+	await expect(log).toContainText('compiling the site', { timeout: 60_000 });
+	await expect(log).toHaveAttribute('data-status', 'connected');
+	await expect(v1).toHaveAttribute('data-state', 'building');
 	await expect(v1).toHaveAttribute('data-state', 'ready', { timeout: 90_000 });
-	await expect(log.locator('p').first()).not.toHaveText('Waiting for the build…');
+	await expect(log).toContainText('compiled');
+	await expect(log).toHaveAttribute('data-status', 'closed');
 	await expect(v1.getByTestId('active-marker')).toBeVisible({ timeout: 20_000 });
 	await expect(page.getByTestId('deployment-state')).toHaveAttribute('data-state', 'running');
 	await screenshot(page, 'deployment-v1');

@@ -117,15 +117,15 @@ export interface Page<T> {
 	next_cursor: string | null;
 }
 
-/** The build settings a publish may override (all optional; absent ones come from the deployment). */
+/** The build settings a publish may override: absent ones come from the deployment, null clears one. */
 export interface BuildSettings {
 	kind?: 'auto' | DeployKind;
-	build_command?: string;
-	install_command?: string;
-	output_path?: string;
-	run_command?: string;
-	port?: number;
-	health_check_path?: string;
+	build_command?: string | null;
+	install_command?: string | null;
+	output_path?: string | null;
+	run_command?: string | null;
+	port?: number | null;
+	health_check_path?: string | null;
 }
 
 /** A version can be served again (promoted or rolled back to) while its artifact is kept. */

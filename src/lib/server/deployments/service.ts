@@ -132,7 +132,7 @@ export interface DeploymentView {
 	row: Deployment;
 	routes: DeploymentRoute[];
 	orgSlug: string;
-	active: { releaseId: string | null; artifactSha256: string | null } | null;
+	active: { releaseId: string | null; artifactSha256: string | null; versionNumber: number } | null;
 }
 
 export async function viewOf(row: Deployment): Promise<DeploymentView> {
@@ -144,7 +144,7 @@ async function activeInfo(routes: DeploymentRoute[]) {
 	const prod = routes.find((r) => r.environment === PRODUCTION);
 	if (!prod) return null;
 	const [v] = await db
-		.select({ releaseId: deploymentVersion.releaseId, artifactSha256: deploymentVersion.artifactSha256 })
+		.select({ releaseId: deploymentVersion.releaseId, artifactSha256: deploymentVersion.artifactSha256, versionNumber: deploymentVersion.versionNumber })
 		.from(deploymentVersion)
 		.where(eq(deploymentVersion.id, prod.versionId));
 	return v ?? null;
@@ -166,6 +166,7 @@ export function toDeploymentDto(v: DeploymentView, origin?: string | URL) {
 		source_type: d.sourceType,
 		state: d.deletedAt ? 'stopped' : d.state,
 		active_version_id: prod?.versionId ?? null,
+		active_version_number: v.active?.versionNumber ?? null,
 		active_release_id: v.active?.releaseId ?? null,
 		running_artifact_sha256: v.active?.artifactSha256 ?? null,
 		public_url: urls.url,
@@ -344,7 +345,7 @@ export async function viewsOf(rows: Deployment[]): Promise<DeploymentView[]> {
 	const prodVersionIds = [...routes.values()].flat().filter((r) => r.environment === PRODUCTION).map((r) => r.versionId);
 	const versions = prodVersionIds.length
 		? await db
-				.select({ id: deploymentVersion.id, releaseId: deploymentVersion.releaseId, artifactSha256: deploymentVersion.artifactSha256 })
+				.select({ id: deploymentVersion.id, releaseId: deploymentVersion.releaseId, artifactSha256: deploymentVersion.artifactSha256, versionNumber: deploymentVersion.versionNumber })
 				.from(deploymentVersion)
 				.where(inArray(deploymentVersion.id, prodVersionIds))
 		: [];
@@ -354,7 +355,7 @@ export async function viewsOf(rows: Deployment[]): Promise<DeploymentView[]> {
 		const rs = routes.get(row.id) ?? [];
 		const prod = rs.find((r) => r.environment === PRODUCTION);
 		const v = prod ? byId.get(prod.versionId) : undefined;
-		out.push({ row, routes: rs, orgSlug: await orgSlug(row.organizationId), active: v ? { releaseId: v.releaseId, artifactSha256: v.artifactSha256 } : null });
+		out.push({ row, routes: rs, orgSlug: await orgSlug(row.organizationId), active: v ? { releaseId: v.releaseId, artifactSha256: v.artifactSha256, versionNumber: v.versionNumber } : null });
 	}
 	return out;
 }

@@ -5,7 +5,7 @@ import { execSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAgent, type TestAgent } from '../support/agent';
 import { startServer, type TestServer } from '../support/server';
-import { baseUrl, call, expectError, keyWith, newOrg, waitFor, type Org } from './helpers';
+import { apiAt, baseUrl, call, expectError, keyWith, newOrg, waitFor, type Org } from './helpers';
 
 const missing = ['Xvnc', 'xfwm4', 'xterm', 'xdotool'].filter((b) => {
 	try {
@@ -279,14 +279,7 @@ describe.skipIf(missing.length > 0)('computer services across a control-plane cr
 		let second: TestServer | null = null;
 		let agent: TestAgent | null = null;
 		let base = first.baseUrl;
-		const req = async (method: string, p: string, opts: { token?: string; body?: unknown } = {}) => {
-			const headers: Record<string, string> = {};
-			if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-			if (opts.body !== undefined) headers['content-type'] = 'application/json';
-			const r = await fetch(`${base}/api/v1${p}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-			const text = await r.text();
-			return { status: r.status, text, body: text ? JSON.parse(text) : null };
-		};
+		const req = apiAt(() => base);
 		try {
 			const s = await req('POST', '/auth/signup', { body: { email: `svc-crash-${Date.now()}@example.test`, password: 'correct horse battery', name: 'Svc', organization_name: 'Svc crash' } });
 			expect(s.status, s.text).toBe(201);

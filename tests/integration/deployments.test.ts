@@ -5,7 +5,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAgent, type TestAgent } from '../support/agent';
 import { startServer, type TestServer } from '../support/server';
-import { baseUrl, call, createSandbox, exec, expectError, hreq, newOrg, readSse, waitFor, type Org } from './helpers';
+import { apiAt, baseUrl, call, createSandbox, exec, expectError, hreq, newOrg, readSse, waitFor, type Org } from './helpers';
 
 const port = () => new URL(baseUrl()).port;
 
@@ -404,14 +404,7 @@ describe('deployments across a control-plane crash', () => {
 		let second: TestServer | null = null;
 		let agent: TestAgent | null = null;
 		let base = first.baseUrl;
-		const req = async (method: string, p: string, opts: { token?: string; body?: unknown } = {}) => {
-			const headers: Record<string, string> = {};
-			if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-			if (opts.body !== undefined) headers['content-type'] = 'application/json';
-			const r = await fetch(`${base}/api/v1${p}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
-			const text = await r.text();
-			return { status: r.status, text, body: text ? JSON.parse(text) : null };
-		};
+		const req = apiAt(() => base);
 		const get = (host: string) =>
 			new Promise<{ status: number; text: string }>((resolve) => {
 				const u = new URL(base);

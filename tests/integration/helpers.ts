@@ -166,3 +166,15 @@ export function hreq(opts: { method?: string; path: string; host?: string; heade
 	});
 }
 
+
+/** API calls to a server other than the suite's (one the test starts and restarts); `base()` is read per call. */
+export function apiAt(base: () => string) {
+	return async (method: string, p: string, opts: { token?: string; body?: unknown } = {}) => {
+		const headers: Record<string, string> = {};
+		if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+		if (opts.body !== undefined) headers['content-type'] = 'application/json';
+		const r = await fetch(`${base()}/api/v1${p}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+		const text = await r.text();
+		return { status: r.status, text, body: text ? JSON.parse(text) : null };
+	};
+}

@@ -8,6 +8,8 @@
 // PUBLIC_URL>`, and `apps.localhost` for IP addresses and localhost. Production has no
 // environment suffix; `staging` is `<slug>--staging`, `preview/pr-42` is `<slug>--preview-pr-42`.
 
+import { baseOrigin, hostUrlParts, subdomainBase } from '../http/public-origin';
+
 export interface AppTarget {
 	form: 'host' | 'path';
 	orgSlug: string;
@@ -69,27 +71,14 @@ export function matchApp(host: string | undefined, url: string | undefined): App
 	return null;
 }
 
-const isIp = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(':') || /^\[.*\]$/.test(h);
-
-function baseOrigin(requestOrigin?: string | URL): URL {
-	const pub = process.env.PUBLIC_URL;
-	if (pub) return new URL(pub);
-	return new URL(requestOrigin ?? 'http://localhost:3000');
-}
-
 export function appsHostBase(requestOrigin?: string | URL): string {
-	const domain = appsDomain();
-	if (domain) return domain;
-	const h = baseOrigin(requestOrigin).hostname.toLowerCase();
-	return isIp(h) || h === 'localhost' ? 'apps.localhost' : `apps.${h}`;
+	return subdomainBase('apps', appsDomain(), requestOrigin);
 }
 
 /** Host-form and path-form URLs of a deployment environment (with a trailing slash). */
 export function appUrls(orgSlug: string, slug: string, environment = 'production', requestOrigin?: string | URL): { url: string; path_url: string; host: string } {
 	const base = baseOrigin(requestOrigin);
-	const explicit = process.env.HANGAR_APPS_ORIGIN_PORT ?? process.env.HANGAR_PREVIEW_ORIGIN_PORT;
-	const portPart = explicit !== undefined ? (explicit ? `:${explicit}` : '') : base.port ? `:${base.port}` : '';
-	const scheme = process.env.HANGAR_APPS_SCHEME ? `${process.env.HANGAR_APPS_SCHEME.replace(/:$/, '')}:` : base.protocol;
+	const { portPart, scheme } = hostUrlParts(base, process.env.HANGAR_APPS_ORIGIN_PORT ?? process.env.HANGAR_PREVIEW_ORIGIN_PORT, process.env.HANGAR_APPS_SCHEME ?? process.env.HANGAR_PREVIEW_SCHEME);
 	const label = envLabel(environment);
 	const first = label ? `${slug}--${label}` : slug;
 	const host = `${first}.${orgSlug}.${appsHostBase(requestOrigin)}`;

@@ -8,6 +8,8 @@
 // `preview.<host>`, and `preview.localhost` when that host is an IP address or `localhost`
 // (browsers resolve `*.localhost` to the loopback address with no DNS set-up).
 
+import { baseOrigin, hostUrlParts, subdomainBase } from '../http/public-origin';
+
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 const HOST_RE = new RegExp(`^(\\d{1,5})-(${UUID}|[0-9a-f]{32})\\.(.+)$`, 'i');
 const PATH_RE = new RegExp(`^/preview/(${UUID}|[0-9a-f]{32})/(\\d{1,5})(/.*)?$`, 'i');
@@ -67,28 +69,14 @@ export function matchPreview(host: string | undefined, url: string | undefined):
 	return null;
 }
 
-const isIp = (h: string) => /^\d{1,3}(\.\d{1,3}){3}$/.test(h) || h.includes(':') || /^\[.*\]$/.test(h);
-
-/** The origin previews are served from: PUBLIC_URL, else the origin the request came to. */
-function baseOrigin(requestOrigin?: string | URL): URL {
-	const pub = process.env.PUBLIC_URL;
-	if (pub) return new URL(pub);
-	return new URL(requestOrigin ?? 'http://localhost:3000');
-}
-
 export function previewHostBase(requestOrigin?: string | URL): string {
-	const domain = previewDomain();
-	if (domain) return domain;
-	const h = baseOrigin(requestOrigin).hostname.toLowerCase();
-	return isIp(h) || h === 'localhost' ? 'preview.localhost' : `preview.${h}`;
+	return subdomainBase('preview', previewDomain(), requestOrigin);
 }
 
 /** Host-form and path-form URLs of a sandbox port (with a trailing slash). */
 export function previewUrls(sandboxId: string, port: number, requestOrigin?: string | URL): { url: string; path_url: string } {
 	const base = baseOrigin(requestOrigin);
-	const explicit = process.env.HANGAR_PREVIEW_ORIGIN_PORT;
-	const portPart = explicit !== undefined ? (explicit ? `:${explicit}` : '') : base.port ? `:${base.port}` : '';
-	const scheme = process.env.HANGAR_PREVIEW_SCHEME ? `${process.env.HANGAR_PREVIEW_SCHEME.replace(/:$/, '')}:` : base.protocol;
+	const { portPart, scheme } = hostUrlParts(base, process.env.HANGAR_PREVIEW_ORIGIN_PORT, process.env.HANGAR_PREVIEW_SCHEME);
 	return {
 		url: `${scheme}//${port}-${sandboxId}.${previewHostBase(requestOrigin)}${portPart}/`,
 		path_url: `${base.origin}/preview/${sandboxId}/${port}/`

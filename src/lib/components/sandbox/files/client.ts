@@ -62,17 +62,7 @@ export const rename = (sandboxId: string, from: string, to: string) => apiData(`
 export const remove = async (sandboxId: string, path: string) =>
 	ensureOk(await apiFetch(`${base(sandboxId)}?path=${encodeURIComponent(path)}&recursive=true`, { method: 'DELETE' }));
 
-export function formatBytes(n: number): string {
-	if (n < 1024) return `${n} B`;
-	const units = ['KB', 'MB', 'GB', 'TB'];
-	let v = n / 1024;
-	let i = 0;
-	while (v >= 1024 && i < units.length - 1) {
-		v /= 1024;
-		i++;
-	}
-	return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
-}
+export { formatBytes } from '$lib/format';
 
 /** A name typed by a person: one path component. */
 export function validName(name: string): string | null {

@@ -290,6 +290,7 @@ export async function instanceLogs(i: DeploymentInstance, lines = 100): Promise<
 // Reconciler
 
 let running = false;
+const bootFailures = new Map<string, { n: number; retryAt: number }>();
 
 /** One pass: check instances on hosts connected here; boot instances for served versions that have none. */
 export async function reconcileOnce(): Promise<void> {
@@ -326,7 +327,16 @@ export async function reconcileOnce(): Promise<void> {
 				.limit(1);
 			if (any || booting.has(s.version.id)) continue;
 			if (!s.version.artifactSha256) continue;
-			ensureRuntime(s.dep, s.version).catch((e) => console.error(`replacing the runtime of ${s.version.id} failed: ${(e as Error).message}`));
+			// A replacement that failed (no credits, host full, app broken) is retried with backoff.
+			const last = bootFailures.get(s.version.id);
+			if (last && Date.now() < last.retryAt) continue;
+			ensureRuntime(s.dep, s.version)
+				.then(() => bootFailures.delete(s.version.id))
+				.catch((e) => {
+					const n = (last?.n ?? 0) + 1;
+					bootFailures.set(s.version.id, { n, retryAt: Date.now() + Math.min(300_000, 5000 * 2 ** (n - 1)) });
+					console.error(`replacing the runtime of ${s.version.id} failed (attempt ${n}): ${(e as Error).message}`);
+				});
 		}
 	} finally {
 		running = false;

@@ -2,6 +2,7 @@
 // result at its URL (static from the control plane, dynamic through a runtime sandbox), roll back
 // under load, failing builds, concurrent and idempotent publishes, retention (410), env, tenancy.
 import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAgent, type TestAgent } from '../support/agent';
 import { startServer, type TestServer } from '../support/server';
@@ -66,6 +67,7 @@ describe('deployments', () => {
 			'index.html': '<!doctype html><h1 id="v">one</h1>',
 			'about/index.html': '<h1>about</h1>',
 			'assets/app.3f9a1b2c4d.js': 'console.log(1)',
+			'style.css': 'body { color: red }\n'.repeat(200),
 			'node_modules/junk/index.js': 'excluded'
 		});
 		const dep = await newDeployment(org, { name: 'Static Site' });
@@ -91,8 +93,8 @@ describe('deployments', () => {
 		expect(ready.kind).toBe('static');
 		expect(ready.source_sha256).toMatch(/^[0-9a-f]{64}$/);
 		expect(ready.artifact_sha256).toMatch(/^[0-9a-f]{64}$/);
-		expect(ready.source_files).toBe(3); // node_modules excluded
-		expect(ready.artifact_manifest).toMatchObject({ files: 3, entrypoint: 'index.html' });
+		expect(ready.source_files).toBe(4); // node_modules excluded
+		expect(ready.artifact_manifest).toMatchObject({ files: 4, entrypoint: 'index.html' });
 		expect(ready.build_duration_ms).toBeGreaterThan(0);
 		expect(ready.release_id).toMatch(/^rel_/);
 		const list = await call('GET', `/deployments/${dep.id}/versions`, { token: org.key });
@@ -117,6 +119,15 @@ describe('deployments', () => {
 		const asset = await app(d, '/assets/app.3f9a1b2c4d.js');
 		expect(asset.headers['cache-control']).toContain('immutable');
 		expect(asset.headers['content-type']).toContain('javascript');
+		// Text over 1 KiB is gzipped for clients that accept it, with its own ETag.
+		const css = await app(d, '/style.css', { 'accept-encoding': 'gzip, br' });
+		expect(css.headers['content-encoding']).toBe('gzip');
+		expect(css.headers.etag).toMatch(/-gz"$/);
+		expect(gunzipSync(css.body).toString()).toBe('body { color: red }\n'.repeat(200));
+		expect((await app(d, '/style.css', { 'accept-encoding': 'gzip', 'if-none-match': css.headers.etag as string })).status).toBe(304);
+		const plain = await app(d, '/style.css');
+		expect(plain.headers['content-encoding']).toBeUndefined();
+		expect(plain.headers['content-length']).toBe(String(20 * 200));
 		const dir = await app(d, '/about');
 		expect(dir.status).toBe(301);
 		expect(dir.headers.location).toBe('/about/');

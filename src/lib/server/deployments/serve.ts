@@ -8,6 +8,7 @@
 // switch takes effect within milliseconds and requests in flight finish on the version they began.
 import fs from 'node:fs';
 import path from 'node:path';
+import zlib from 'node:zlib';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Deployment, DeploymentVersion } from '../db/schema';
@@ -199,7 +200,10 @@ async function serveStatic(req: IncomingMessage, res: ServerResponse, t: AppTarg
 		return sendPage(res, { status: 404, code: 'NOT_FOUND', title: 'Not found', message: `There is no ${decoded} in this site.`, headers });
 	}
 	if (!real.startsWith(dir + path.sep)) return sendPage(res, { status: 404, code: 'NOT_FOUND', title: 'Not found', message: `There is no ${decoded} in this site.`, headers });
-	const etag = `"${hit.sha256.slice(0, 32)}"`;
+	// Text is gzipped on the fly when the client accepts it (its own ETag: a different body).
+	const type = contentType(hit.rel);
+	const gzip = hit.size >= 1024 && COMPRESSIBLE.test(type) && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+	const etag = `"${hit.sha256.slice(0, 32)}${gzip ? '-gz' : ''}"`;
 	// Public files: readable cross-origin (module scripts of a sandboxed path-form page need it).
 	const common = { ...headers, 'access-control-allow-origin': '*', etag, 'cache-control': status === 200 ? cacheControl(hit.rel) : 'no-cache', vary: 'Accept-Encoding' };
 	if (status === 200 && req.headers['if-none-match'] && req.headers['if-none-match'].split(',').some((x) => x.trim().replace(/^W\//, '') === etag)) {
@@ -207,7 +211,7 @@ async function serveStatic(req: IncomingMessage, res: ServerResponse, t: AppTarg
 		res.end();
 		return;
 	}
-	res.writeHead(status, { ...common, 'content-type': contentType(hit.rel), 'content-length': String(hit.size) });
+	res.writeHead(status, { ...common, 'content-type': type, ...(gzip ? { 'content-encoding': 'gzip' } : { 'content-length': String(hit.size) }) });
 	if (method === 'HEAD') {
 		res.end();
 		return;
@@ -215,8 +219,14 @@ async function serveStatic(req: IncomingMessage, res: ServerResponse, t: AppTarg
 	const stream = fs.createReadStream(real);
 	stream.on('error', () => res.destroy());
 	res.on('close', () => stream.destroy());
-	stream.pipe(res);
+	if (gzip) {
+		const z = zlib.createGzip({ level: 6 });
+		z.on('error', () => res.destroy());
+		stream.pipe(z).pipe(res);
+	} else stream.pipe(res);
 }
+
+const COMPRESSIBLE = /^(text\/|application\/(json|javascript|xml|wasm|manifest\+json)|image\/svg\+xml)/;
 
 function notServing(r: Resolved, t: AppTarget): PageSpec {
 	if (!r.deployment) return { status: 404, code: 'DEPLOYMENT_NOT_FOUND', title: 'No deployment here', message: 'Nothing is deployed at this address.' };

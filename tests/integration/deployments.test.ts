@@ -128,6 +128,13 @@ describe('deployments', () => {
 		const plain = await app(d, '/style.css');
 		expect(plain.headers['content-encoding']).toBeUndefined();
 		expect(plain.headers['content-length']).toBe(String(20 * 200));
+		// Byte ranges (media seeking).
+		const part = await app(d, '/style.css', { range: 'bytes=5-9' });
+		expect(part.status).toBe(206);
+		expect(part.headers['content-range']).toBe(`bytes 5-9/${20 * 200}`);
+		expect(part.text).toBe('{ col');
+		expect((await app(d, '/style.css', { range: 'bytes=-4' })).text).toBe('d }\n');
+		expect((await app(d, '/style.css', { range: 'bytes=99999-' })).status).toBe(416);
 		const dir = await app(d, '/about');
 		expect(dir.status).toBe(301);
 		expect(dir.headers.location).toBe('/about/');
@@ -382,6 +389,17 @@ describe('deployments', () => {
 		expect(promoted.status, promoted.text).toBe(200);
 		expect(promoted.body.data.active_version_id).toBe(v.id);
 		expect((await app(promoted.body.data)).text).toContain('built staged');
+		expect((await app(promoted.body.data, '/some/client/route')).status).toBe(404);
+
+		// A single-page app: unknown paths answer index.html (set on the deployment, frozen per version).
+		const patched = await call('PATCH', `/deployments/${dep.id}`, { token: org.key, body: { spa: true } });
+		expect(patched.body.data.config.spa).toBe(true);
+		const v2 = (await publish(org, dep.id, { source_sandbox_id: src.id })).body.data.version;
+		expect((await waitVersion(org, dep.id, v2.id)).config.spa).toBe(true);
+		await waitActive(org, dep.id, v2.id);
+		const route = await app(promoted.body.data, '/some/client/route');
+		expect(route.status).toBe(200);
+		expect(route.text).toContain('<p>built');
 	});
 
 	it('validates input and keeps other organizations out', async () => {

@@ -211,12 +211,33 @@ async function serveStatic(req: IncomingMessage, res: ServerResponse, t: AppTarg
 		res.end();
 		return;
 	}
-	res.writeHead(status, { ...common, 'content-type': type, ...(gzip ? { 'content-encoding': 'gzip' } : { 'content-length': String(hit.size) }) });
+	// One byte range (media seeking, resumed downloads) on the identity encoding.
+	let range: { start: number; end: number } | null = null;
+	const rangeHeader = req.headers.range;
+	const ifRange = req.headers['if-range'];
+	if (status === 200 && !gzip && rangeHeader && (!ifRange || ifRange === etag)) {
+		const m = /^bytes=(\d*)-(\d*)$/.exec(rangeHeader.trim());
+		if (m && (m[1] || m[2])) {
+			const start = m[1] ? Number(m[1]) : Math.max(0, hit.size - Number(m[2]));
+			const end = m[1] ? (m[2] ? Math.min(Number(m[2]), hit.size - 1) : hit.size - 1) : hit.size - 1;
+			if (start >= hit.size || start > end) {
+				res.writeHead(416, { ...common, 'content-range': `bytes */${hit.size}` });
+				res.end();
+				return;
+			}
+			range = { start, end };
+		}
+	}
+	if (range) {
+		res.writeHead(206, { ...common, 'accept-ranges': 'bytes', 'content-type': type, 'content-range': `bytes ${range.start}-${range.end}/${hit.size}`, 'content-length': String(range.end - range.start + 1) });
+	} else {
+		res.writeHead(status, { ...common, 'accept-ranges': 'bytes', 'content-type': type, ...(gzip ? { 'content-encoding': 'gzip' } : { 'content-length': String(hit.size) }) });
+	}
 	if (method === 'HEAD') {
 		res.end();
 		return;
 	}
-	const stream = fs.createReadStream(real);
+	const stream = fs.createReadStream(real, range ? { start: range.start, end: range.end } : {});
 	stream.on('error', () => res.destroy());
 	res.on('close', () => stream.destroy());
 	if (gzip) {

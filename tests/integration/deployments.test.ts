@@ -323,6 +323,16 @@ describe('deployments', () => {
 		}, 30_000, 250);
 		expect((await app(d)).status).toBe(200);
 
+		// Destroy the runtime's sandbox by hand: the reconciler boots a replacement.
+		const before = (await call('GET', `/deployments/${dep.id}/runtime-instances`, { token: org.key })).body.data[0];
+		expect((await call('DELETE', `/sandboxes/${before.sandbox_id}`, { token: org.key })).status).toBe(200);
+		const replaced = await waitFor(async () => {
+			const list = (await call('GET', `/deployments/${dep.id}/runtime-instances`, { token: org.key })).body.data;
+			return list.find((i: any) => i.id !== before.id && i.state === 'healthy');
+		}, 30_000, 250);
+		expect(replaced.sandbox_id).not.toBe(before.sandbox_id);
+		expect(JSON.parse((await app(d)).text).greeting).toBe('hello');
+
 		// v2 of the server, then a rollback under a request loop: the previous runtime is still warm.
 		await writeFiles(org, node.id, { 'server.js': `require('http').createServer((req, res) => res.end('v2 server')).listen(process.env.PORT);` });
 		const r2 = await call('POST', `/sandboxes/${node.id}/deploy`, { token: org.key, body: { deployment_id: dep.id } });

@@ -15,7 +15,7 @@ import type { Deployment, DeploymentVersion } from '../db/schema';
 import { subscribe } from '../events/service';
 import { openAgentChannel } from '../hosts/channels';
 import { errorPage, type PageSpec } from '../previews/pages';
-import { pipeHttp, pipeUpgrade, refuseUpgrade, sendPage } from '../previews/proxy';
+import { pipeHttp, pipeUpgrade, refuseUpgrade as refusePreviewUpgrade, sendPage as sendPreviewPage } from '../previews/proxy';
 import type { PreviewTarget } from '../previews/config';
 import type { AppTarget } from './config';
 import { resolveServeRoute } from './service';
@@ -23,6 +23,9 @@ import { ensureSite, readManifest, type Manifest } from './store';
 import { servingInstance } from './runtime';
 
 const ROUTE_TTL_MS = 5000;
+
+const sendPage = (res: ServerResponse, p: PageSpec) => sendPreviewPage(res, { brand: 'Hangar', ...p });
+const refuseUpgrade = (socket: Duplex, p: PageSpec) => refusePreviewUpgrade(socket, { brand: 'Hangar', ...p });
 
 interface Resolved {
 	deployment: Deployment | null;

@@ -10,6 +10,8 @@ export interface PageSpec {
 	headers?: Record<string, string>;
 	/** Reload the page after this many seconds (a port that is not up yet, a booting sandbox). */
 	refresh?: number;
+	/** Who answers (default "Hangar preview"; deployments say "Hangar"). */
+	brand?: string;
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -22,7 +24,7 @@ export function errorPage(p: PageSpec): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 ${p.refresh ? `<meta http-equiv="refresh" content="${p.refresh}">` : ''}
-<title>${esc(p.title)} · Hangar preview</title>
+<title>${esc(p.title)} · ${esc(p.brand ?? 'Hangar preview')}</title>
 <style>
 body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;background:#f8fafc;color:#0f172a;font:15px/1.5 system-ui,-apple-system,Segoe UI,Roboto,sans-serif}
 main{max-width:34rem;margin:2rem;padding:2rem;background:#fff;border:1px solid #e2e8f0;border-radius:12px;box-shadow:0 1px 2px rgba(0,0,0,.04)}
@@ -36,7 +38,7 @@ code{background:#f1f5f9;padding:.1rem .3rem;border-radius:4px}
 <main>
 <h1>${esc(p.title)}</h1>
 <p>${esc(p.message)}</p>
-<p><small>Hangar preview · ${p.status} · <code>${esc(p.code)}</code>${p.refresh ? ` · retrying every ${p.refresh} s` : ''}</small></p>
+<p><small>${esc(p.brand ?? 'Hangar preview')} · ${p.status} · <code>${esc(p.code)}</code>${p.refresh ? ` · retrying every ${p.refresh} s` : ''}</small></p>
 </main>
 </body>
 </html>

@@ -20,6 +20,14 @@ export interface AuditActor {
 	ip?: string | null;
 }
 
+/** The audit actor of a request-scoped caller (principal, request id, address). */
+export const auditActorOf = (a: { principal: Principal; requestId: string; ip?: string }): AuditActor => ({
+	principal: a.principal,
+	organizationId: a.principal.organizationId,
+	requestId: a.requestId,
+	ip: a.ip
+});
+
 /** Writes one audit row: who, what, which resource, request id. */
 export async function audit(actor: AuditActor, input: AuditInput): Promise<void> {
 	const p = actor.principal;

@@ -14,7 +14,7 @@ import { z } from 'zod';
 import type { DesktopAction, DesktopActionResult, DesktopInfo } from '$lib/protocol';
 import { db } from '../db';
 import { computer, computerService, sandbox, type Computer, type Sandbox } from '../db/schema';
-import { audit } from '../audit/service';
+import { audit, auditActorOf } from '../audit/service';
 import { emit } from '../events/service';
 import { agentCall } from '../hosts/connections';
 import { AgentError } from '../hosts/hub';
@@ -185,7 +185,6 @@ export async function listComputers(orgId: string, page: Page, q: z.infer<typeof
 // ------------------------------------------------------------------------------------------
 // Lifecycle
 
-const auditActor = (a: Actor) => ({ principal: a.principal, organizationId: a.principal.organizationId, requestId: a.requestId, ip: a.ip });
 
 /** Agent template for a template_type. */
 function agentTemplateFor(templateType: string): string {
@@ -243,7 +242,7 @@ export async function createComputer(actor: Actor, input: ComputerCreateInput): 
 		})
 		.returning();
 	await computerEvent(row, 'computer.created', { template_type: row.templateType, size: row.size });
-	await audit(auditActor(actor), { action: 'computer.created', resourceType: 'computer', resourceId: row.id, workspaceId: row.workspaceId, metadata: { size: row.size } });
+	await audit(auditActorOf(actor), { action: 'computer.created', resourceType: 'computer', resourceId: row.id, workspaceId: row.workspaceId, metadata: { size: row.size } });
 	const work = provision(actor, row, input.region).catch((e) => console.error('computer provisioning failed', e));
 	// Answer as soon as the desktop is up (usually ~1–2 s); a first template build continues in the background.
 	await Promise.race([work, new Promise((r) => setTimeout(r, 20_000))]);
@@ -324,7 +323,7 @@ export async function updateComputer(actor: Actor, c: Computer, input: z.infer<t
 	if (input.metadata !== undefined) patch.metadata = input.metadata;
 	const row = await patchComputer(c.id, patch);
 	await computerEvent(row, 'computer.updated', { fields: Object.keys(input) });
-	await audit(auditActor(actor), { action: 'computer.updated', resourceType: 'computer', resourceId: c.id, workspaceId: c.workspaceId, metadata: { fields: Object.keys(input) } });
+	await audit(auditActorOf(actor), { action: 'computer.updated', resourceType: 'computer', resourceId: c.id, workspaceId: c.workspaceId, metadata: { fields: Object.keys(input) } });
 	return row;
 }
 
@@ -336,7 +335,7 @@ export async function deleteComputer(actor: Actor, c: Computer): Promise<Compute
 	const sb = await sandboxOf(c);
 	if (sb && sb.state !== 'destroyed') await destroySandbox(actor, sb, 'computer deleted');
 	await computerEvent(row, 'computer.destroyed');
-	await audit(auditActor(actor), { action: 'computer.destroyed', resourceType: 'computer', resourceId: c.id, workspaceId: c.workspaceId });
+	await audit(auditActorOf(actor), { action: 'computer.destroyed', resourceType: 'computer', resourceId: c.id, workspaceId: c.workspaceId });
 	return row;
 }
 
@@ -470,7 +469,7 @@ export async function cloneComputer(actor: Actor, c: Computer, input: z.infer<ty
 			}))
 		);
 	await computerEvent(row, 'computer.created', { template_type: row.templateType, size: row.size, cloned_from: c.id });
-	await audit(auditActor(actor), { action: 'computer.cloned', resourceType: 'computer', resourceId: row.id, workspaceId: row.workspaceId, metadata: { source_computer_id: c.id } });
+	await audit(auditActorOf(actor), { action: 'computer.cloned', resourceType: 'computer', resourceId: row.id, workspaceId: row.workspaceId, metadata: { source_computer_id: c.id } });
 	await provision(actor, row, undefined, await bootFrom(actor, row, sb));
 	return getComputer(c.organizationId, row.id);
 }
@@ -510,7 +509,7 @@ export async function resizeComputer(actor: Actor, c: Computer, size: ComputerSi
 	}
 	await destroySandbox(actor, live, 'computer resized').catch((e) => console.error('destroying the old computer sandbox failed', e));
 	await computerEvent(after, 'computer.resized', { from: old.size, to: size, sandbox_id: after.sandboxId });
-	await audit(auditActor(actor), { action: 'computer.resized', resourceType: 'computer', resourceId: c.id, workspaceId: c.workspaceId, metadata: { from: old.size, to: size } });
+	await audit(auditActorOf(actor), { action: 'computer.resized', resourceType: 'computer', resourceId: c.id, workspaceId: c.workspaceId, metadata: { from: old.size, to: size } });
 	if (wasStopped) return stopComputer(actor, after);
 	return after;
 }

@@ -14,7 +14,7 @@
  */
 import { and, eq, inArray, isNull, lte } from 'drizzle-orm';
 import { z } from 'zod';
-import { db } from '../db';
+import { db, isUniqueViolation } from '../db';
 import { computer, computerService, sandbox, type Computer, type ComputerService, type Sandbox } from '../db/schema';
 import { emit } from '../events/service';
 import { agentCall } from '../hosts/connections';
@@ -195,7 +195,7 @@ export async function createService(c: Computer, input: ServiceCreateInput): Pro
 			})
 			.returning();
 	} catch (e) {
-		if (String((e as { code?: string })?.code ?? (e as Error)?.message).includes('23505') || /unique|duplicate/i.test(String(e)))
+		if (isUniqueViolation(e))
 			throw conflict(`a service named ${input.name} already exists on this computer`);
 		throw e;
 	}

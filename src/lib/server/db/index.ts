@@ -64,3 +64,9 @@ export async function closeDb(): Promise<void> {
 }
 
 export { schema };
+
+/** A unique constraint refused the write (Postgres 23505; drizzle wraps the driver's error in `cause`). */
+export function isUniqueViolation(e: unknown): boolean {
+	const err = e as { code?: string; cause?: { code?: string } };
+	return err?.code === '23505' || err?.cause?.code === '23505';
+}

@@ -3,10 +3,9 @@
 // is in build.ts, dynamic runtimes in runtime.ts, serving in serve.ts.
 import crypto from 'node:crypto';
 import { and, desc, eq, inArray, isNull, lt, ne, or, sql, type SQL } from 'drizzle-orm';
-import { db } from '../db';
+import { db, isUniqueViolation } from '../db';
 import {
 	deployment,
-	deploymentBlob,
 	deploymentEnvVar,
 	deploymentRelease,
 	deploymentRoute,
@@ -19,7 +18,7 @@ import {
 	type DeploymentRoute,
 	type DeploymentVersion
 } from '../db/schema';
-import { audit } from '../audit/service';
+import { audit, auditActorOf } from '../audit/service';
 import { emit } from '../events/service';
 import { ApiError, conflict, notFound, validationError } from '../http/errors';
 import { iso } from '../http/respond';
@@ -28,8 +27,8 @@ import { slugify, slugSuffix } from '../slug';
 import { resolveOwnership } from '../workspaces/service';
 import type { Actor } from '../sandboxes/service';
 import { prefixedId } from '../ids';
-import { appUrls } from './config';
-import { blobUri, hasBlob, readManifest } from './store';
+import { appUrls, envLabel } from './config';
+import { blobUri, ensureSite, hasBlob, readManifest } from './store';
 import { ENV_KEY_RE, type ConfigFields } from './schemas';
 import type { z } from 'zod';
 import type { deploymentCreateSchema, deploymentUpdateSchema, deploymentListQuery, versionListQuery, envSetSchema } from './schemas';
@@ -37,7 +36,6 @@ import type { deploymentCreateSchema, deploymentUpdateSchema, deploymentListQuer
 export const PRODUCTION = 'production';
 export const DEFAULT_EXCLUDE = ['node_modules', '.git', '.next/cache', '.cache', '__pycache__', '.venv', '.turbo', '.svelte-kit/output'];
 
-const auditActor = (a: Actor) => ({ principal: a.principal, organizationId: a.principal.organizationId, requestId: a.requestId, ip: a.ip });
 
 /** Hangar acting on its own (runtime reconciler, sweepers). */
 export function systemActor(orgId: string): Actor {
@@ -136,18 +134,7 @@ export interface DeploymentView {
 }
 
 export async function viewOf(row: Deployment): Promise<DeploymentView> {
-	const [routes, slug] = await Promise.all([routesOf([row.id]).then((m) => m.get(row.id) ?? []), orgSlug(row.organizationId)]);
-	return { row, routes, orgSlug: slug, active: await activeInfo(routes) };
-}
-
-async function activeInfo(routes: DeploymentRoute[]) {
-	const prod = routes.find((r) => r.environment === PRODUCTION);
-	if (!prod) return null;
-	const [v] = await db
-		.select({ releaseId: deploymentVersion.releaseId, artifactSha256: deploymentVersion.artifactSha256, versionNumber: deploymentVersion.versionNumber })
-		.from(deploymentVersion)
-		.where(eq(deploymentVersion.id, prod.versionId));
-	return v ?? null;
+	return (await viewsOf([row]))[0];
 }
 
 export function toDeploymentDto(v: DeploymentView, origin?: string | URL) {
@@ -360,19 +347,13 @@ export async function viewsOf(rows: Deployment[]): Promise<DeploymentView[]> {
 	return out;
 }
 
-function isUniqueViolation(e: unknown): boolean {
-	const err = e as { code?: string; cause?: { code?: string } };
-	return err?.code === '23505' || err?.cause?.code === '23505';
-}
-
-export async function createDeployment(actor: Actor, input: z.infer<typeof deploymentCreateSchema> & { project_id?: string }, extra: { templateId?: string | null } = {}): Promise<Deployment> {
+export async function createDeployment(actor: Actor, input: z.infer<typeof deploymentCreateSchema> & { project_id?: string }): Promise<Deployment> {
 	const orgId = actor.principal.organizationId;
 	if (input.repo_url) {
 		throw new ApiError(422, 'UNSUPPORTED', 'repository-based deployments are not supported by Hangar; publish from a sandbox (POST /deployments/{id}/publish or POST /sandboxes/{id}/deploy)');
 	}
 	const ownership = await resolveOwnership(orgId, input);
 	const config = mergeConfig(defaultConfig(), input);
-	if (extra.templateId && !config.template_id) config.template_id = null;
 	const explicitSlug = input.slug;
 	for (let attempt = 0; attempt < 4; attempt++) {
 		const slug = explicitSlug ?? (attempt === 0 ? slugify(input.name) : `${slugify(input.name).slice(0, 40)}-${slugSuffix()}`).replace(/-{2,}/g, '-');
@@ -402,7 +383,7 @@ export async function createDeployment(actor: Actor, input: z.infer<typeof deplo
 				resourceId: row.id,
 				data: { deployment_id: row.id, name: row.name, slug: row.slug, project_id: row.projectId }
 			});
-			await audit(auditActor(actor), { action: 'deployment.created', resourceType: 'deployment', resourceId: row.id, workspaceId: row.workspaceId, metadata: { name: row.name, slug: row.slug } });
+			await audit(auditActorOf(actor), { action: 'deployment.created', resourceType: 'deployment', resourceId: row.id, workspaceId: row.workspaceId, metadata: { name: row.name, slug: row.slug } });
 			return row;
 		} catch (e) {
 			if (!isUniqueViolation(e)) throw e;
@@ -419,7 +400,7 @@ export async function updateDeployment(actor: Actor, row: Deployment, input: z.i
 		.set({ name: input.name ?? row.name, metadata: input.metadata ?? row.metadata, config, updatedAt: new Date() })
 		.where(eq(deployment.id, row.id))
 		.returning();
-	await audit(auditActor(actor), { action: 'deployment.updated', resourceType: 'deployment', resourceId: row.id, workspaceId: row.workspaceId });
+	await audit(auditActorOf(actor), { action: 'deployment.updated', resourceType: 'deployment', resourceId: row.id, workspaceId: row.workspaceId });
 	return updated;
 }
 
@@ -436,7 +417,7 @@ export async function deleteDeployment(actor: Actor, row: Deployment): Promise<D
 	const { stopDeploymentRuntimes } = await import('./runtime');
 	await stopDeploymentRuntimes(row.id).catch((e) => console.error('stopping runtimes failed', e));
 	await emit({ organizationId: row.organizationId, workspaceId: row.workspaceId, type: 'deployment.deleted', resourceType: 'deployment', resourceId: row.id, data: { deployment_id: row.id } });
-	await audit(auditActor(actor), { action: 'deployment.deleted', resourceType: 'deployment', resourceId: row.id, workspaceId: row.workspaceId });
+	await audit(auditActorOf(actor), { action: 'deployment.deleted', resourceType: 'deployment', resourceId: row.id, workspaceId: row.workspaceId });
 	return updated;
 }
 
@@ -522,7 +503,6 @@ export async function promoteVersion(actor: Actor | null, dep: Deployment, v: De
 		const { ensureRuntime } = await import('./runtime');
 		await ensureRuntime(dep, v);
 	} else {
-		const { ensureSite } = await import('./store');
 		await ensureSite(v.artifactSha256!);
 	}
 	const now = new Date();
@@ -562,7 +542,7 @@ export async function promoteVersion(actor: Actor | null, dep: Deployment, v: De
 		}
 	});
 	if (actor) {
-		await audit(auditActor(actor), {
+		await audit(auditActorOf(actor), {
 			action: opts.rollback ? 'deployment.rolled_back' : 'deployment.promoted',
 			resourceType: 'deployment',
 			resourceId: dep.id,
@@ -609,7 +589,7 @@ export async function archiveVersion(actor: Actor, dep: Deployment, v: Deploymen
 	if (v.state !== 'ready' && v.state !== 'failed') throw new ApiError(409, 'VERSION_NOT_READY', `version ${v.versionNumber} is ${v.state}`);
 	const now = new Date();
 	const [row] = await db.update(deploymentVersion).set({ state: 'archived', archivedAt: now, updatedAt: now }).where(eq(deploymentVersion.id, v.id)).returning();
-	await audit(auditActor(actor), { action: 'deployment.version_archived', resourceType: 'deployment', resourceId: dep.id, workspaceId: dep.workspaceId, metadata: { version_id: v.id } });
+	await audit(auditActorOf(actor), { action: 'deployment.version_archived', resourceType: 'deployment', resourceId: dep.id, workspaceId: dep.workspaceId, metadata: { version_id: v.id } });
 	const { retireRuntimes } = await import('./runtime');
 	retireRuntimes(dep.id).catch(() => {});
 	return row;
@@ -658,7 +638,7 @@ export async function setEnv(actor: Actor, dep: Deployment, input: z.infer<typeo
 				});
 		}
 	});
-	await audit(auditActor(actor), { action: 'deployment.env_updated', resourceType: 'deployment', resourceId: dep.id, workspaceId: dep.workspaceId, metadata: { environment, keys: entries.map((e) => e.key) } });
+	await audit(auditActorOf(actor), { action: 'deployment.env_updated', resourceType: 'deployment', resourceId: dep.id, workspaceId: dep.workspaceId, metadata: { environment, keys: entries.map((e) => e.key) } });
 	return listEnv(dep, environment);
 }
 
@@ -668,7 +648,7 @@ export async function deleteEnv(actor: Actor, dep: Deployment, key: string, envi
 		.where(and(eq(deploymentEnvVar.deploymentId, dep.id), eq(deploymentEnvVar.environment, environment), eq(deploymentEnvVar.key, key)))
 		.returning({ id: deploymentEnvVar.id });
 	if (!gone.length) throw notFound('variable');
-	await audit(auditActor(actor), { action: 'deployment.env_deleted', resourceType: 'deployment', resourceId: dep.id, workspaceId: dep.workspaceId, metadata: { environment, key } });
+	await audit(auditActorOf(actor), { action: 'deployment.env_deleted', resourceType: 'deployment', resourceId: dep.id, workspaceId: dep.workspaceId, metadata: { environment, key } });
 	return true;
 }
 
@@ -753,7 +733,6 @@ export async function resolveServeRoute(orgSlugValue: string, slug: string, envL
 		.where(and(eq(deployment.organizationId, org.id), eq(deployment.slug, slug), isNull(deployment.deletedAt)));
 	if (!dep) return null;
 	const routes = await db.select().from(deploymentRoute).where(eq(deploymentRoute.deploymentId, dep.id));
-	const { envLabel } = await import('./config');
 	const route = routes.find((r) => envLabel(r.environment) === envLabelValue);
 	if (!route) return { deployment: dep, version: null, environment: envLabelValue || PRODUCTION };
 	const [v] = await db.select().from(deploymentVersion).where(eq(deploymentVersion.id, route.versionId));
@@ -775,7 +754,6 @@ export async function protectedArtifacts(): Promise<Set<string>> {
 	return out;
 }
 
-export { deploymentBlob };
 
 /** A version seen as a build (the SDK's builds API). */
 export function toBuildDto(v: DeploymentVersion) {

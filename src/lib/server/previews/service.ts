@@ -4,7 +4,7 @@ import { and, desc, eq, gt, isNull } from 'drizzle-orm';
 import { db } from '../db';
 import { member, preview, previewShare, sandbox, type Preview, type Sandbox } from '../db/schema';
 import { randomToken } from '../auth/crypto';
-import { audit } from '../audit/service';
+import { audit, auditActorOf } from '../audit/service';
 import { emit } from '../events/service';
 import { openAgentChannel } from '../hosts/channels';
 import { ApiError, notFound } from '../http/errors';
@@ -20,7 +20,6 @@ import {
 } from './tokens';
 
 export type Visibility = 'private' | 'public';
-const auditActor = (a: Actor) => ({ principal: a.principal, organizationId: a.principal.organizationId, requestId: a.requestId, ip: a.ip });
 
 export function toPreviewDto(p: Preview, origin?: string | URL) {
 	const urls = previewUrls(p.sandboxId, p.port, origin);
@@ -89,7 +88,7 @@ export async function createPreview(
 		if (input.visibility && input.visibility !== existing.visibility) {
 			const [row] = await db.update(preview).set({ visibility: input.visibility }).where(eq(preview.id, existing.id)).returning();
 			forgetTarget(s.id);
-			await audit(auditActor(actor), { action: 'preview.updated', resourceType: 'preview', resourceId: row.id, workspaceId: s.workspaceId, metadata: { visibility: row.visibility } });
+			await audit(auditActorOf(actor), { action: 'preview.updated', resourceType: 'preview', resourceId: row.id, workspaceId: s.workspaceId, metadata: { visibility: row.visibility } });
 			return { row, created: false };
 		}
 		return { row: existing, created: false };
@@ -123,7 +122,7 @@ export async function createPreview(
 		resourceId: s.id,
 		data: { sandbox_id: s.id, preview_id: row.id, port: row.port, visibility: row.visibility, url: urls.url }
 	});
-	await audit(auditActor(actor), { action: 'preview.created', resourceType: 'preview', resourceId: row.id, workspaceId: s.workspaceId, metadata: { sandbox_id: s.id, port: row.port, visibility: row.visibility } });
+	await audit(auditActorOf(actor), { action: 'preview.created', resourceType: 'preview', resourceId: row.id, workspaceId: s.workspaceId, metadata: { sandbox_id: s.id, port: row.port, visibility: row.visibility } });
 	probeReadiness(s, row, urls.url);
 	return { row, created: true };
 }
@@ -134,7 +133,7 @@ export async function deletePreview(actor: Actor, s: Sandbox, p: Preview): Promi
 	forgetTarget(s.id);
 	await db.update(previewShare).set({ active: false, revokedAt: now }).where(and(eq(previewShare.previewId, p.id), eq(previewShare.active, true)));
 	await emit({ organizationId: s.organizationId, workspaceId: s.workspaceId, type: 'sandbox.preview.deleted', resourceType: 'sandbox', resourceId: s.id, data: { sandbox_id: s.id, preview_id: p.id, port: p.port } });
-	await audit(auditActor(actor), { action: 'preview.deleted', resourceType: 'preview', resourceId: p.id, workspaceId: s.workspaceId, metadata: { sandbox_id: s.id } });
+	await audit(auditActorOf(actor), { action: 'preview.deleted', resourceType: 'preview', resourceId: p.id, workspaceId: s.workspaceId, metadata: { sandbox_id: s.id } });
 	return row;
 }
 
@@ -145,7 +144,7 @@ export async function sharePreview(actor: Actor, s: Sandbox, p: Preview, ttlSec:
 	const { token, hash, prefix } = newShareToken();
 	const expiresAt = new Date(Date.now() + ttlSec * 1000);
 	await db.insert(previewShare).values({ previewId: p.id, tokenHash: hash, tokenPrefix: prefix, expiresAt });
-	await audit(auditActor(actor), { action: 'preview.shared', resourceType: 'preview', resourceId: p.id, workspaceId: s.workspaceId, metadata: { ttl_seconds: ttlSec, prefix } });
+	await audit(auditActorOf(actor), { action: 'preview.shared', resourceType: 'preview', resourceId: p.id, workspaceId: s.workspaceId, metadata: { ttl_seconds: ttlSec, prefix } });
 	const url = new URL(previewUrls(s.id, p.port, origin).url);
 	url.searchParams.set('preview_token', token);
 	return {
@@ -161,7 +160,7 @@ export async function revokeShares(actor: Actor, s: Sandbox, p: Preview): Promis
 		.set({ active: false, revokedAt: new Date() })
 		.where(and(eq(previewShare.previewId, p.id), eq(previewShare.active, true)))
 		.returning({ id: previewShare.id });
-	await audit(auditActor(actor), { action: 'preview.share_revoked', resourceType: 'preview', resourceId: p.id, workspaceId: s.workspaceId, metadata: { revoked: rows.length } });
+	await audit(auditActorOf(actor), { action: 'preview.share_revoked', resourceType: 'preview', resourceId: p.id, workspaceId: s.workspaceId, metadata: { revoked: rows.length } });
 	forgetShareCache();
 	return rows.length;
 }

@@ -1,9 +1,9 @@
 import { and, arrayContains, count, desc, eq, ne, or, sql, type SQL } from 'drizzle-orm';
 import { SANDBOX_SIZES, type ExecProgress, type ExecRunResult } from '$lib/protocol';
-import { db } from '../db';
+import { db, isUniqueViolation } from '../db';
 import { sandbox, type Sandbox } from '../db/schema';
 import type { Principal } from '../auth/principal';
-import { audit } from '../audit/service';
+import { audit, auditActorOf } from '../audit/service';
 import { emit } from '../events/service';
 import { ApiError, conflict, notFound, validationError } from '../http/errors';
 import type { Page } from '../http/pagination';
@@ -26,7 +26,6 @@ export interface Actor {
 	ip?: string;
 }
 
-const auditActor = (a: Actor) => ({ principal: a.principal, organizationId: a.principal.organizationId, requestId: a.requestId, ip: a.ip });
 
 // ------------------------------------------------------------------------------------------
 // Representation
@@ -138,11 +137,6 @@ export async function listSandboxes(orgId: string, page: Page, q: z.infer<typeof
 // ------------------------------------------------------------------------------------------
 // Create
 
-function isUniqueViolation(e: unknown): boolean {
-	const err = e as { code?: string; cause?: { code?: string } };
-	return err?.code === '23505' || err?.cause?.code === '23505';
-}
-
 function sandboxEnv(s: Sandbox): Record<string, string> {
 	return s.envSealed ? (JSON.parse(unseal(s.envSealed)) as Record<string, string>) : {};
 }
@@ -249,7 +243,7 @@ export async function createSandbox(actor: Actor, input: SandboxCreateInput, opt
 		resourceId: row.id,
 		data: { sandbox_id: row.id, template_id: templateId, size: sizeName, region: row.region, host_id: row.hostId, ...(opts.eventData ?? {}) }
 	});
-	await audit(auditActor(actor), { action: 'sandbox.created', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId, metadata: { template_id: templateId, size: sizeName } });
+	await audit(auditActorOf(actor), { action: 'sandbox.created', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId, metadata: { template_id: templateId, size: sizeName } });
 
 	const started = Date.now();
 	try {
@@ -347,7 +341,7 @@ export async function updateSandbox(actor: Actor, row: Sandbox, input: z.infer<t
 	}
 	try {
 		const [updated] = await db.update(sandbox).set(patch).where(eq(sandbox.id, row.id)).returning();
-		await audit(auditActor(actor), { action: 'sandbox.updated', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId, metadata: { fields: Object.keys(input) } });
+		await audit(auditActorOf(actor), { action: 'sandbox.updated', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId, metadata: { fields: Object.keys(input) } });
 		await emit({ organizationId: row.organizationId, workspaceId: row.workspaceId, type: 'sandbox.updated', resourceType: 'sandbox', resourceId: row.id, data: { sandbox_id: row.id, fields: Object.keys(input) } });
 		return updated;
 	} catch (e) {
@@ -368,7 +362,7 @@ export async function destroySandbox(actor: Actor | null, row: Sandbox, reason =
 		}
 	}
 	const done = (await transition(row.id, 'destroyed', { eventData: { reason } })) ?? (await getSandbox(row.organizationId, row.id));
-	if (actor) await audit(auditActor(actor), { action: 'sandbox.destroyed', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId });
+	if (actor) await audit(auditActorOf(actor), { action: 'sandbox.destroyed', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId });
 	return done;
 }
 
@@ -382,7 +376,7 @@ export async function pauseSandbox(actor: Actor | null, row: Sandbox, reason = '
 		throw agentFailure(err);
 	}
 	const paused = await mustTransition(row, 'paused', { from: ['running'], eventData: { reason } });
-	if (actor) await audit(auditActor(actor), { action: 'sandbox.paused', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId });
+	if (actor) await audit(auditActorOf(actor), { action: 'sandbox.paused', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId });
 	return paused;
 }
 
@@ -402,7 +396,7 @@ export async function resumeSandbox(actor: Actor | null, row: Sandbox): Promise<
 		patch: { lastActivityAt: new Date(now), ...(expired ? { expiresAt: new Date(now + row.timeoutSec * 1000) } : {}) },
 		eventType: 'sandbox.resumed'
 	});
-	if (actor) await audit(auditActor(actor), { action: 'sandbox.resumed', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId });
+	if (actor) await audit(auditActorOf(actor), { action: 'sandbox.resumed', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId });
 	return resumed;
 }
 
@@ -416,7 +410,7 @@ export async function extendSandbox(actor: Actor, row: Sandbox, timeoutSec?: num
 		.where(eq(sandbox.id, row.id))
 		.returning();
 	await emit({ organizationId: row.organizationId, workspaceId: row.workspaceId, type: 'sandbox.extended', resourceType: 'sandbox', resourceId: row.id, data: { sandbox_id: row.id, timeout_sec: secs, expires_at: updated.expiresAt?.toISOString() } });
-	await audit(auditActor(actor), { action: 'sandbox.extended', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId, metadata: { timeout_sec: secs } });
+	await audit(auditActorOf(actor), { action: 'sandbox.extended', resourceType: 'sandbox', resourceId: row.id, workspaceId: row.workspaceId, metadata: { timeout_sec: secs } });
 	return updated;
 }
 

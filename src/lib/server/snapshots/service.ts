@@ -10,7 +10,7 @@ import { and, count, desc, eq, inArray, isNull, lt, sum } from 'drizzle-orm';
 import type { SnapshotInfo } from '$lib/protocol';
 import { db } from '../db';
 import { host, sandbox, snapshot, type Sandbox, type Snapshot } from '../db/schema';
-import { audit } from '../audit/service';
+import { audit, auditActorOf } from '../audit/service';
 import { emit } from '../events/service';
 import { agentCall } from '../hosts/connections';
 import { HostUnavailableError } from '../hosts/hub';
@@ -22,7 +22,6 @@ import type { SandboxCreateInput } from '../sandboxes/schemas';
 export const SNAPSHOT_KIND = 'filesystem';
 export const SNAPSHOT_NOTE = 'The writable filesystem layer is captured (files under /workspace, /home/user, /tmp); running processes and memory are not kept — start them again after a restore or fork.';
 const WAIT_FOR_READY_MS = 5_000;
-const auditActor = (a: Actor) => ({ principal: a.principal, organizationId: a.principal.organizationId, requestId: a.requestId, ip: a.ip });
 
 function parseBytes(v: string | undefined, dflt: number): number {
 	if (!v) return dflt;
@@ -184,7 +183,7 @@ export async function createSnapshot(actor: Actor, sb: Sandbox, input: { comment
 		data: { sandbox_id: sb.id, snapshot_id: row.id, comment: row.comment, implicit: !!opts.implicit }
 	});
 	if (!opts.implicit)
-		await audit(auditActor(actor), { action: 'snapshot.created', resourceType: 'snapshot', resourceId: row.id, workspaceId: sb.workspaceId, metadata: { sandbox_id: sb.id } });
+		await audit(auditActorOf(actor), { action: 'snapshot.created', resourceType: 'snapshot', resourceId: row.id, workspaceId: sb.workspaceId, metadata: { sandbox_id: sb.id } });
 	const job = agentCall(sb.hostId!, 'snapshot.create', { id: row.id, sandbox_id: sb.id }, { timeoutMs: 30 * 60_000 }).then(
 		(info) => finish(row, sb, info),
 		(err) => fail(row, sb, err)
@@ -221,7 +220,7 @@ export async function deleteSnapshot(actor: Actor, s: Snapshot): Promise<Snapsho
 	}
 	const [row] = await db.update(snapshot).set({ status: 'deleted', deletedAt: new Date() }).where(eq(snapshot.id, s.id)).returning();
 	await emit({ organizationId: s.organizationId, workspaceId: s.workspaceId, type: 'sandbox.snapshot.deleted', resourceType: 'sandbox', resourceId: s.sandboxId, data: { sandbox_id: s.sandboxId, snapshot_id: s.id } });
-	await audit(auditActor(actor), { action: 'snapshot.deleted', resourceType: 'snapshot', resourceId: s.id, workspaceId: s.workspaceId, metadata: { sandbox_id: s.sandboxId } });
+	await audit(auditActorOf(actor), { action: 'snapshot.deleted', resourceType: 'snapshot', resourceId: s.id, workspaceId: s.workspaceId, metadata: { sandbox_id: s.sandboxId } });
 	return row;
 }
 

@@ -1,6 +1,6 @@
 import { and, asc, count, eq, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
-import { db } from '../db';
+import { db, isUniqueViolation } from '../db';
 import { project, workspace, type Project, type Workspace } from '../db/schema';
 import { ApiError, conflict, notFound } from '../http/errors';
 import { metadataSchema, slugSchema } from '../http/validate';
@@ -63,11 +63,6 @@ export function toProjectDto(p: Project, ws?: Workspace | null) {
 		created_at: p.createdAt.toISOString(),
 		updated_at: p.updatedAt.toISOString()
 	};
-}
-
-function isUniqueViolation(e: unknown): boolean {
-	const err = e as { code?: string; cause?: { code?: string } };
-	return err?.code === '23505' || err?.cause?.code === '23505';
 }
 
 export async function listWorkspaces(orgId: string, page: Page, filter: { external_workspace_id?: string } = {}) {

@@ -1,9 +1,8 @@
 // Deployments: publish from a real sandbox (source snapshot → builder sandbox → release), serve the
 // result at its URL (static from the control plane, dynamic through a runtime sandbox), roll back
 // under load, failing builds, concurrent and idempotent publishes, retention (410), env, tenancy.
-import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { startAgent, type TestAgent } from '../support/agent';
 import { startServer, type TestServer } from '../support/server';
 import { apiAt, baseUrl, call, createSandbox, exec, expectError, hreq, newOrg, readSse, waitFor, type Org } from './helpers';
@@ -444,17 +443,7 @@ describe('deployments across a control-plane crash', () => {
 		let agent: TestAgent | null = null;
 		let base = first.baseUrl;
 		const req = apiAt(() => base);
-		const get = (host: string) =>
-			new Promise<{ status: number; text: string }>((resolve) => {
-				const u = new URL(base);
-				const r = http.request({ host: u.hostname, port: u.port, path: '/', headers: { host } }, (res) => {
-					let text = '';
-					res.on('data', (c) => (text += c));
-					res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-				});
-				r.on('error', () => resolve({ status: 0, text: '' }));
-				r.end();
-			});
+		const get = (host: string) => hreq({ path: '/', host, base }).catch(() => ({ status: 0, text: '' }));
 		try {
 			const su = await req('POST', '/auth/signup', { body: { email: `dep-crash-${Date.now()}@example.test`, password: 'correct horse battery', name: 'Dep', organization_name: 'Dep crash' } });
 			expect(su.status, su.text).toBe(201);

@@ -146,8 +146,8 @@ export interface Res {
 }
 
 /** A raw HTTP request to the control plane with any Host header (fetch cannot set Host). */
-export function hreq(opts: { method?: string; path: string; host?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<Res> {
-	const base = new URL(baseUrl());
+export function hreq(opts: { method?: string; path: string; host?: string; headers?: Record<string, string>; body?: Buffer | string; base?: string }): Promise<Res> {
+	const base = new URL(opts.base ?? baseUrl());
 	return new Promise((resolve, reject) => {
 		const req = http.request(
 			{ host: base.hostname, port: base.port, method: opts.method ?? 'GET', path: opts.path, headers: { ...(opts.host ? { host: opts.host } : {}), ...(opts.headers ?? {}) } },

@@ -18,11 +18,11 @@ import { prefixedId } from '../ids';
 import { createSandbox, destroySandbox, execInSandbox, getSandbox, type Actor } from '../sandboxes/service';
 import { findTemplate } from '../sandboxes/templates';
 import { openRead, writeStream } from '../files/service';
-import { orgSlug, freezeEnv, mergeConfig, PRODUCTION, promoteVersion, frozenEnv } from './service';
+import { freezeEnv, frozenEnv, mergeConfig, PRODUCTION, promoteVersion, toDeploymentDto, toReleaseDto, versionDtos, viewOf } from './service';
 import { appendLog, closeLog, logStep, openLog } from './logs';
 import { blobPath, ingestTar, type StoredBlob } from './store';
 import { appUrls } from './config';
-import { detectProject, staticOutputProbe, type Detected } from './detect';
+import { detectProject, staticOutputProbe } from './detect';
 
 export const REPLICA_ID = `${os.hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
 
@@ -260,7 +260,7 @@ async function runBuild(actor: Actor, dep: Deployment, v: DeploymentVersion, sou
 		let runCommand: string | null = null;
 		let port: number | null = null;
 		if (kind === 'static') {
-			outDir = config.output_path ?? (await staticOutputProbe(builder, detected));
+			outDir = config.output_path ?? (await staticOutputProbe(builder));
 			const r = await run(v.id, builder, `test -d ${q(outDir)}`, { quiet: true });
 			if (r.exit_code !== 0) throw new BuildFailure(`the output directory ${outDir} does not exist after the build (set output_path)`);
 			logStep(v.id, `static site from ${outDir === '.' ? '/workspace' : `/workspace/${outDir}`}`);
@@ -412,7 +412,6 @@ export async function failOrphanedBuilds(staleMs = 60_000, only?: Set<string>): 
 
 /** Publish answer: the deployment, the version, and what serves it. */
 export async function publishResult(dep: Deployment, v: DeploymentVersion, origin?: string | URL) {
-	const { viewOf, toDeploymentDto, versionDtos, toReleaseDto } = await import('./service');
 	const [fresh] = await db.select().from(deployment).where(eq(deployment.id, dep.id));
 	const [vf] = await db.select().from(deploymentVersion).where(eq(deploymentVersion.id, v.id));
 	const view = await viewOf(fresh);
@@ -446,5 +445,3 @@ export async function respondPublish(dep: Deployment, version: DeploymentVersion
 	return ok(result, done ? 200 : 202);
 }
 
-export { orgSlug };
-export type { Detected };

@@ -55,7 +55,9 @@ export async function detectProject(sb: Sandbox, config: DeployConfig, say: (lin
 			say('package.json is not valid JSON; ignoring it');
 		}
 	}
-	const explicitDynamic = config.kind === 'dynamic' || !!config.run_command || (config.kind !== 'static' && config.port != null && !!config.run_command);
+	// kind static wins; otherwise kind dynamic, a given run command or a detected one makes it dynamic.
+	const isDynamic = (detectedRun: string | null, noStaticEntry = false) =>
+		config.kind !== 'static' && (config.kind === 'dynamic' || !!config.run_command || !!detectedRun || noStaticEntry);
 	let d: Detected;
 	if (pkg) {
 		const hasDeps = Object.keys(pkg.dependencies ?? {}).length + Object.keys(pkg.devDependencies ?? {}).length > 0;
@@ -69,18 +71,17 @@ export async function detectProject(sb: Sandbox, config: DeployConfig, say: (lin
 		const scripts = pkg.scripts ?? {};
 		const build = scripts.build ? 'npm run build' : null;
 		const run = procWeb || (scripts.start ? 'npm start' : files.has('server.js') && !build ? 'node server.js' : null);
-		const dynamic = config.kind === 'static' ? false : explicitDynamic || (config.kind === 'dynamic' || !!run);
+		const dynamic = isDynamic(run);
 		d = { kind: dynamic ? 'dynamic' : 'static', install, build, run: dynamic ? run : null, port: dynamic ? 3000 : null, framework: 'node' };
 	} else if (files.has('requirements.txt') || files.has('pyproject.toml') || files.has('Pipfile')) {
 		const install = files.has('requirements.txt') ? 'pip3 install --user -r requirements.txt' : null;
 		const run = procWeb || (files.has('app.py') ? 'python3 app.py' : files.has('main.py') ? 'python3 main.py' : null);
-		const dynamic = config.kind === 'static' ? false : explicitDynamic || !!run || !files.has('index.html');
+		const dynamic = isDynamic(run, !files.has('index.html'));
 		d = { kind: dynamic ? 'dynamic' : 'static', install: dynamic ? install : null, build: null, run: dynamic ? run : null, port: dynamic ? 8000 : null, framework: 'python' };
 	} else {
-		const dynamic = config.kind === 'dynamic' || explicitDynamic || (config.kind !== 'static' && !!procWeb);
+		const dynamic = isDynamic(procWeb || null);
 		d = { kind: dynamic ? 'dynamic' : 'static', install: null, build: null, run: dynamic ? procWeb || null : null, port: dynamic ? 3000 : null, framework: files.has('index.html') || dirs.size ? 'static' : 'unknown' };
 	}
-	if (config.kind === 'static') d.kind = 'static';
 	say(
 		`detected: ${d.framework} project → ${d.kind}` +
 			(d.install ? `, install \`${d.install}\`` : '') +
@@ -91,7 +92,7 @@ export async function detectProject(sb: Sandbox, config: DeployConfig, say: (lin
 }
 
 /** The static output directory after the build: the first candidate with an index.html. */
-export async function staticOutputProbe(sb: Sandbox, _d: Detected): Promise<string> {
+export async function staticOutputProbe(sb: Sandbox): Promise<string> {
 	const r = await sh(sb, `for d in ${STATIC_DIRS.join(' ')}; do [ -f "$d/index.html" ] && { echo "$d"; exit 0; }; done; echo .`);
 	return r.stdout.trim().split('\n')[0] || '.';
 }

@@ -13,6 +13,7 @@ import { deployment, deploymentInstance, deploymentRoute, deploymentVersion, san
 import { emit } from '../events/service';
 import { openAgentChannel } from '../hosts/channels';
 import { agentCall, isConnected } from '../hosts/connections';
+import { notFound } from '../http/errors';
 import { iso } from '../http/respond';
 import { prefixedId } from '../ids';
 import { createSandbox, destroySandbox } from '../sandboxes/service';
@@ -146,25 +147,13 @@ export function ensureRuntime(dep: Deployment, v: DeploymentVersion, opts: { log
 	let p = booting.get(v.id);
 	if (!p) {
 		p = (async () => {
-			const existing = await healthyInstance(v.id);
-			if (existing) return existing;
+			const existing = await servingInstance(v.id, true);
+			if (existing) return existing.instance;
 			return bootInstance(dep, v, opts.log);
 		})().finally(() => booting.delete(v.id));
 		booting.set(v.id, p);
 	}
 	return p;
-}
-
-export async function healthyInstance(versionId: string): Promise<DeploymentInstance | null> {
-	const rows = await db
-		.select()
-		.from(deploymentInstance)
-		.where(and(eq(deploymentInstance.versionId, versionId), eq(deploymentInstance.state, 'healthy')));
-	for (const i of rows) {
-		const sb = await sandboxRow(i.sandboxId);
-		if (sb && sb.state === 'running') return i;
-	}
-	return null;
 }
 
 async function bootInstance(dep: Deployment, v: DeploymentVersion, log?: (line: string) => void): Promise<DeploymentInstance> {
@@ -257,18 +246,24 @@ export async function retireRuntimes(depId: string): Promise<void> {
 	for (const i of rows) await stopInstance(i, 'version retired');
 }
 
-/** For the proxy: a live instance of a version, healthy first. */
-export async function servingInstance(versionId: string): Promise<{ instance: DeploymentInstance; sandbox: Sandbox } | null> {
+/** A live instance of a version whose sandbox runs: healthy ones first (`healthyOnly` for promotion). */
+export async function servingInstance(versionId: string, healthyOnly = false): Promise<{ instance: DeploymentInstance; sandbox: Sandbox } | null> {
 	const rows = await db
 		.select()
 		.from(deploymentInstance)
-		.where(and(eq(deploymentInstance.versionId, versionId), inArray(deploymentInstance.state, ['healthy', 'unhealthy'])));
+		.where(and(eq(deploymentInstance.versionId, versionId), inArray(deploymentInstance.state, healthyOnly ? ['healthy'] : ['healthy', 'unhealthy'])));
 	rows.sort((a, b) => (a.state === b.state ? 0 : a.state === 'healthy' ? -1 : 1));
 	for (const i of rows) {
 		const sb = await sandboxRow(i.sandboxId);
 		if (sb && sb.state === 'running') return { instance: i, sandbox: sb };
 	}
 	return null;
+}
+
+export async function getInstance(depId: string, id: string): Promise<DeploymentInstance> {
+	const [i] = await db.select().from(deploymentInstance).where(and(eq(deploymentInstance.deploymentId, depId), eq(deploymentInstance.id, id)));
+	if (!i) throw notFound('runtime instance');
+	return i;
 }
 
 export async function listInstances(depId: string, includeStopped = false) {
@@ -306,7 +301,7 @@ export async function reconcileOnce(): Promise<void> {
 			.from(deploymentInstance)
 			.where(and(inArray(deploymentInstance.state, ['provisioning', 'starting']), lt(deploymentInstance.updatedAt, new Date(Date.now() - STALE_BOOT_MS))));
 		for (const i of stale) {
-			if ([...booting.keys()].includes(i.versionId)) continue;
+			if (booting.has(i.versionId)) continue;
 			await setInstance(i.id, { state: 'error', lastError: 'its start was interrupted', stoppedAt: new Date() });
 			const sb = await sandboxRow(i.sandboxId);
 			if (sb && sb.state !== 'destroyed') await destroySandbox(null, sb, 'runtime start interrupted').catch(() => {});

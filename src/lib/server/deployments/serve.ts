@@ -14,7 +14,7 @@ import type { Duplex } from 'node:stream';
 import type { Deployment, DeploymentVersion } from '../db/schema';
 import { subscribe } from '../events/service';
 import { openAgentChannel } from '../hosts/channels';
-import { errorPage, type PageSpec } from '../previews/pages';
+import type { PageSpec } from '../previews/pages';
 import { pipeHttp, pipeUpgrade, refuseUpgrade as refusePreviewUpgrade, sendPage as sendPreviewPage } from '../previews/proxy';
 import type { PreviewTarget } from '../previews/config';
 import type { AppTarget } from './config';
@@ -319,4 +319,3 @@ export async function handleAppUpgrade(req: IncomingMessage, socket: Duplex, hea
 	pipeUpgrade(req, socket, head, rt.ch, appTarget(t, r.deployment, r.version, rt.sandboxId, rt.port), url.pathname + url.search);
 }
 
-export { errorPage };

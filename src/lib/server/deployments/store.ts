@@ -118,12 +118,18 @@ export async function readManifest(sha: string | null | undefined): Promise<Mani
 }
 
 const unpacking = new Map<string, Promise<string>>();
+/** Sites known to be unpacked (every static request asks: no file-system check on that path). */
+const sites = new Set<string>();
 
 /** The unpacked directory of a static artifact (unpacked once, atomically). */
 export function ensureSite(sha: string): Promise<string> {
+	if (sites.has(sha)) return Promise.resolve(siteDir(sha));
 	if (!SHA_RE.test(sha)) return Promise.reject(new Error('bad artifact hash'));
 	const dir = siteDir(sha);
-	if (fs.existsSync(dir)) return Promise.resolve(dir);
+	if (fs.existsSync(dir)) {
+		sites.add(sha);
+		return Promise.resolve(dir);
+	}
 	let p = unpacking.get(sha);
 	if (!p) {
 		p = (async () => {
@@ -142,6 +148,7 @@ export function ensureSite(sha: string): Promise<string> {
 				await fsp.rm(tmp, { recursive: true, force: true });
 				throw e;
 			}
+			sites.add(sha);
 			return dir;
 		})().finally(() => unpacking.delete(sha));
 		unpacking.set(sha, p);
@@ -152,6 +159,7 @@ export function ensureSite(sha: string): Promise<string> {
 /** Removes a blob's bytes (tar, manifest, unpacked site) and marks it deleted. */
 export async function removeBlob(sha: string): Promise<void> {
 	if (!SHA_RE.test(sha)) return;
+	sites.delete(sha);
 	await fsp.rm(blobPath(sha), { force: true });
 	await fsp.rm(manifestPath(sha), { force: true });
 	await fsp.rm(siteDir(sha), { recursive: true, force: true });

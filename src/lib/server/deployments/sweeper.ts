@@ -1,7 +1,7 @@
 // Background work for deployments: the runtime reconciler, failing builds whose replica died,
 // and retention (archive old versions, then collect artifacts no live version uses).
 import os from 'node:os';
-import { and, desc, eq, inArray, isNull, like, lt, ne, or } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, like, ne } from 'drizzle-orm';
 import { db } from '../db';
 import { deploymentBlob, deploymentRoute, deploymentVersion } from '../db/schema';
 import { onStart, onStop } from '../startup';
@@ -48,18 +48,23 @@ export async function gcOnce(now = new Date()): Promise<{ archived: number; remo
 	}
 
 	const keep = await protectedArtifacts();
+	// When each blob was last used: the newest archive (or last change) of the versions using it.
+	const lastUse = new Map<string, number>();
+	const versions = await db
+		.select({ a: deploymentVersion.artifactSha256, s: deploymentVersion.sourceSha256, archivedAt: deploymentVersion.archivedAt, updatedAt: deploymentVersion.updatedAt })
+		.from(deploymentVersion);
+	for (const v of versions) {
+		const at = (v.archivedAt ?? v.updatedAt).getTime();
+		for (const sha of [v.a, v.s]) if (sha) lastUse.set(sha, Math.max(lastUse.get(sha) ?? 0, at));
+	}
 	const blobs = await db.select().from(deploymentBlob).where(isNull(deploymentBlob.deletedAt));
 	let removed = 0;
 	for (const b of blobs) {
 		if (keep.has(b.sha256)) continue;
-		const users = await db
-			.select({ archivedAt: deploymentVersion.archivedAt, updatedAt: deploymentVersion.updatedAt })
-			.from(deploymentVersion)
-			.where(or(eq(deploymentVersion.artifactSha256, b.sha256), eq(deploymentVersion.sourceSha256, b.sha256)));
-		const lastUse = users.length ? Math.max(...users.map((u) => (u.archivedAt ?? u.updatedAt).getTime())) : b.createdAt.getTime();
+		const used = lastUse.get(b.sha256);
 		// Bytes no version points at (a build that failed before recording them) go after a day.
-		const window = users.length ? artifactMs : Math.max(artifactMs, 86_400_000);
-		if (now.getTime() - lastUse < window) continue;
+		const window = used !== undefined ? artifactMs : Math.max(artifactMs, 86_400_000);
+		if (now.getTime() - (used ?? b.createdAt.getTime()) < window) continue;
 		await removeBlob(b.sha256);
 		removed++;
 	}

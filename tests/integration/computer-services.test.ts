@@ -103,7 +103,13 @@ describe.skipIf(missing.length > 0)('computer services', () => {
 			const r = await call('POST', svc(), { token: org.key, body: { name, command: `echo once; exit ${code}`, restart, backoff_ms: 100 } });
 			expect(r.status, r.text).toBe(201);
 		}
-		await new Promise((r) => setTimeout(r, 2000));
+		// Wait until all three runs ended (a loaded machine may take longer than a fixed sleep), then
+		// give a restart (backoff 100 ms) time to happen if it wrongly would.
+		await waitFor(async () => {
+			for (const n of ['never-svc', 'no-svc', 'clean-exit']) if (['starting', 'running', 'backoff'].includes((await get(n)).status)) return false;
+			return true;
+		}, 15_000, 100);
+		await new Promise((r) => setTimeout(r, 1000));
 		expect(await get('never-svc')).toMatchObject({ status: 'failed', restart_count: 0, last_exit_code: 1, restart: 'never' });
 		expect(await get('no-svc')).toMatchObject({ status: 'failed', restart_count: 0, restart: 'no' });
 		expect(await get('clean-exit')).toMatchObject({ status: 'exited', restart_count: 0, last_exit_code: 0 });

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -229,7 +229,11 @@ export class SandboxManager {
 				slirp: null,
 				hostname: 'sandbox',
 				env: {},
-				templateEnv: root.spec.env ?? {},
+				templateEnv: {
+					// Node ignores the system trust store; point it there (it holds the host's added CAs too).
+					...(!root.hostUsr && existsSync(path.join(root.rootfs, 'etc/ssl/certs/ca-certificates.crt')) ? { NODE_EXTRA_CA_CERTS: '/etc/ssl/certs/ca-certificates.crt' } : {}),
+					...(root.spec.env ?? {})
+				},
 				limits,
 				startedAt: new Date(),
 				destroying: null

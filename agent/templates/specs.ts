@@ -118,8 +118,13 @@ export function canonicalJson(v: unknown): string {
 }
 
 /** Content address of a template: sha256 of its canonical spec plus the recipe version. */
-export function templateHash(spec: TemplateSpec): string {
+/**
+ * Content address of a template. `hostTrust` (the digest of the host's locally added CA
+ * certificates, copied into built templates) is part of it only when there are any, so a change
+ * of the host's trust store rebuilds templates and hosts without local CAs keep their hashes.
+ */
+export function templateHash(spec: TemplateSpec, hostTrust = ''): string {
 	return createHash('sha256')
-		.update(canonicalJson({ recipe: RECIPE_VERSION, spec }))
+		.update(canonicalJson(hostTrust && spec.base !== 'host' ? { recipe: RECIPE_VERSION, spec, host_trust: hostTrust } : { recipe: RECIPE_VERSION, spec }))
 		.digest('hex');
 }

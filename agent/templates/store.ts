@@ -13,7 +13,8 @@
  * host's /usr is bind-mounted read-only over it.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, cp, mkdir, mkdtemp, readdir, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type {
@@ -57,10 +58,46 @@ export const ETC_FILES = {
 	'bash.bashrc': "PS1='\\u@\\h:\\w\\$ '\n"
 };
 
+/**
+ * CA certificates the host's administrator added (Debian: /usr/local/share/ca-certificates, e.g. a
+ * corporate TLS proxy's). Built templates get them too, so sandboxes reach what the host reaches.
+ */
+export const HOST_CA_DIR = process.env.HANGAR_HOST_CA_DIR ?? '/usr/local/share/ca-certificates';
+
+function hostCaFiles(dir = HOST_CA_DIR): { rel: string; abs: string }[] {
+	const out: { rel: string; abs: string }[] = [];
+	const walk = (d: string, rel: string) => {
+		let entries: import('node:fs').Dirent[];
+		try {
+			entries = readdirSync(d, { withFileTypes: true });
+		} catch {
+			return;
+		}
+		for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+			const r = rel ? `${rel}/${e.name}` : e.name;
+			if (e.isDirectory()) walk(path.join(d, e.name), r);
+			else if (e.isFile() && e.name.endsWith('.crt')) out.push({ rel: r, abs: path.join(d, e.name) });
+		}
+	};
+	walk(dir, '');
+	return out;
+}
+
+/** sha256 over the host's local CA files ('' when there are none). */
+export function hostTrustDigest(): string {
+	const files = hostCaFiles();
+	if (!files.length) return '';
+	const h = createHash('sha256');
+	for (const f of files) h.update(f.rel).update('\0').update(readFileSync(f.abs)).update('\0');
+	return h.digest('hex');
+}
+
 export class TemplateStore {
 	private specs = new Map<string, TemplateSpec>();
 	private builds = new Map<string, Promise<void>>();
 	private failures = new Map<string, string>();
+	/** Read once per agent start (a changed trust store takes effect on restart). */
+	private readonly hostTrust = hostTrustDigest();
 
 	constructor(
 		readonly dir: string,
@@ -86,7 +123,7 @@ export class TemplateStore {
 	}
 
 	hash(id: string): string {
-		return templateHash(this.spec(id));
+		return templateHash(this.spec(id), this.hostTrust);
 	}
 
 	private final(hash: string): string {
@@ -103,7 +140,7 @@ export class TemplateStore {
 
 	list(): TemplateInfo[] {
 		return [...this.specs.values()].map((spec) => {
-			const hash = templateHash(spec);
+			const hash = templateHash(spec, this.hostTrust);
 			const status = this.status(spec.id);
 			let built_at: string | undefined;
 			if (status === 'ready') {
@@ -120,7 +157,7 @@ export class TemplateStore {
 	/** The root of a ready template; otherwise TEMPLATE_NOT_READY (and the build is started). */
 	root(id: string): TemplateRoot {
 		const spec = this.spec(id);
-		const hash = templateHash(spec);
+		const hash = templateHash(spec, this.hostTrust);
 		const dir = this.final(hash);
 		if (!existsSync(path.join(dir, 'status.json'))) {
 			void this.ensure(id).catch(() => undefined);
@@ -138,7 +175,7 @@ export class TemplateStore {
 	/** Build if needed; concurrent callers share one build. */
 	ensure(id: string): Promise<void> {
 		const spec = this.spec(id);
-		const hash = templateHash(spec);
+		const hash = templateHash(spec, this.hostTrust);
 		if (existsSync(path.join(this.final(hash), 'status.json'))) return Promise.resolve();
 		let p = this.builds.get(hash);
 		if (!p) {
@@ -247,6 +284,14 @@ export class TemplateStore {
 		for (const [i, cmd] of spec.commands.entries()) {
 			progress('commands', 88 + (i / Math.max(1, spec.commands.length)) * 8, `$ ${cmd}`);
 			await chrootRun(rootfs, cmd, (line) => progress('commands', 90, line));
+		}
+		const cas = hostCaFiles();
+		if (cas.length) {
+			const dest = path.join(rootfs, 'usr/local/share/ca-certificates/hangar-host');
+			await mkdir(dest, { recursive: true });
+			for (const f of cas) await copyFile(f.abs, path.join(dest, f.rel.replace(/\//g, '__')));
+			progress('finalize', 96, `trusting ${cas.length} CA certificate(s) added on the host`);
+			await chrootRun(rootfs, 'command -v update-ca-certificates >/dev/null && update-ca-certificates || true', (line) => progress('finalize', 96, line));
 		}
 		progress('finalize', 97, 'cleaning up');
 		await chrootRun(
